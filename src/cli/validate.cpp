@@ -1,0 +1,159 @@
+// Purpose: option combinations checked in the parent before anything is created, in
+// upstream's order: network flags, then the port driver, then process and mount options.
+#include "cli/flags.hpp"
+#include "net/driver.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+namespace rk::cli {
+using util::fail;
+using util::plain_error;
+
+namespace {
+
+bool one_of(std::string_view v, std::initializer_list<std::string_view> set) {
+    return std::find(set.begin(), set.end(), v) != set.end();
+}
+
+util::Status validate_cidr(const std::string& cidr) {
+    auto bad = [&] {
+        return fail(
+            plain_error(fmt::format("cidr must be like 10.0.2.0/24, not like {}", cidr),
+                        "give the network address with a prefix length, e.g. --cidr=10.0.2.0/24"));
+    };
+    auto slash = cidr.find('/');
+    if (slash == std::string::npos) return bad();
+    in_addr a{};
+    if (::inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &a) != 1) return bad();
+    auto len = util::parse_u64(std::string_view(cidr).substr(slash + 1));
+    if (!len || *len > 32) return bad();
+    uint32_t host = ntohl(a.s_addr);
+    uint32_t mask = *len == 0 ? 0 : ~uint32_t{0} << (32 - *len);
+    if ((host & ~mask) != 0) return bad();
+    return {};
+}
+
+} // namespace
+
+util::Status validate(proto::Options& o) {
+    if (o.command.empty())
+        return fail(
+            plain_error("no command specified", "usage: rootlesskit [flags] COMMAND [ARGS...]"));
+
+    // Network.
+    const auto& nets = net::driver_names();
+    if (std::find(nets.begin(), nets.end(), o.net) == nets.end())
+        return fail(plain_error("unknown network mode: " + o.net,
+                                "use one of host, none, pasta, slirp4netns, vpnkit, "
+                                "lxc-user-nic, gvisor-tap-vsock"));
+    if (o.mtu < 0 || o.mtu > 65521)
+        return fail(plain_error(fmt::format("mtu must be <= 65521, got {}", o.mtu),
+                                "give --mtu a value from 0 (driver default) to 65521"));
+    if (!net::driver_implemented(o.net))
+        return fail(
+            plain_error("--net=" + o.net + " is not supported yet by this build of rootlesskit",
+                        "use --net=host or --net=none"));
+    bool hostlike = o.net == "host" || o.net == "none";
+    if (!o.cidr.empty()) {
+        if (!one_of(o.net, {"pasta", "slirp4netns", "gvisor-tap-vsock"}))
+            return fail(plain_error("custom cidr is not supported for --net=" + o.net,
+                                    "drop --cidr, or use --net=slirp4netns or --net=pasta"));
+        RK_TRY(validate_cidr(o.cidr));
+    }
+    if (!o.ifname.empty()) {
+        if (o.ifname.find('/') != std::string::npos)
+            return fail(plain_error("ifname must not contain \"/\": " + o.ifname));
+        if (hostlike)
+            return fail(
+                plain_error("ifname cannot be specified for --net=" + o.net, "drop --ifname"));
+    }
+    if (hostlike && o.mtu != 0) util::log::warn("--mtu is discarded for --net={}", o.net);
+    if (o.ipv6) {
+        if (o.net == "gvisor-tap-vsock")
+            return fail(plain_error("--ipv6 is not supported for --net=gvisor-tap-vsock"));
+        if (!one_of(o.net, {"slirp4netns", "pasta"}))
+            util::log::warn("--ipv6 is discarded for --net={}", o.net);
+        else
+            util::log::warn("ipv6 is experimental");
+    }
+    if (!hostlike && !o.disable_host_loopback)
+        util::log::warn("specifying --disable-host-loopback is highly recommended to prohibit "
+                        "connecting to 127.0.0.1:* on the host namespace");
+
+    // Port driver (upstream's combination rules, then what this build implements).
+    if (!one_of(o.port_driver, {"none", "implicit", "builtin", "slirp4netns", "gvisor-tap-vsock"}))
+        return fail(plain_error("unknown port driver: " + o.port_driver,
+                                "use one of none, implicit, builtin, slirp4netns, "
+                                "gvisor-tap-vsock"));
+    if (o.net == "pasta" && !one_of(o.port_driver, {"none", "implicit"}))
+        return fail(plain_error("network \"pasta\" requires port driver \"none\" or \"implicit\""));
+    if (o.net == "none" && !one_of(o.port_driver, {"none", "builtin"}))
+        return fail(plain_error("network \"none\" requires port driver \"none\" or \"builtin\""));
+    if (o.port_driver == "implicit" && o.net != "pasta")
+        return fail(plain_error("port driver requires pasta network", "add --net=pasta"));
+    if (o.port_driver == "slirp4netns" && o.net != "slirp4netns")
+        return fail(
+            plain_error("port driver requires slirp4netns network", "add --net=slirp4netns"));
+    if (one_of(o.port_driver, {"builtin", "gvisor-tap-vsock"}) && o.net == "host")
+        return fail(plain_error("port driver requires non-host network",
+                                "add --net=none (or another network driver)"));
+    if (o.port_driver == "none" && !o.publish.empty())
+        return fail(plain_error("port driver \"none\" does not support publishing ports",
+                                "add --port-driver=builtin and a non-host --net"));
+    if (o.detach_netns)
+        return fail(
+            plain_error("--detach-netns is not supported yet by this build of rootlesskit"));
+
+    // Process.
+    if (!one_of(o.reaper, {"auto", "true", "false"}))
+        return fail(plain_error("unknown reaper mode: " + o.reaper, "use auto, true or false"));
+    if (o.reaper == "true" && !o.pidns)
+        return fail(plain_error("reaper requires --pidns", "add --pidns"));
+    if (!o.evacuate_cgroup2.empty()) {
+        if (o.evacuate_cgroup2.find('/') != std::string::npos || o.evacuate_cgroup2 == "." ||
+            o.evacuate_cgroup2 == "..")
+            return fail(plain_error("--evacuate-cgroup2 must be a plain group name, got " +
+                                    o.evacuate_cgroup2));
+        if (!o.cgroupns)
+            return fail(plain_error("evacuate-cgroup2 requires --cgroupns", "add --cgroupns"));
+        if (!o.pidns) return fail(plain_error("evacuate-cgroup2 requires --pidns", "add --pidns"));
+    }
+    if (!one_of(o.subid_source, {"auto", "dynamic", "static"}))
+        return fail(plain_error(
+            fmt::format("failed to setup UID/GID map: unknown subid source \"{}\"", o.subid_source),
+            "use --subid-source=auto, dynamic or static"));
+
+    // Mount.
+    if (o.copy_up_mode != "tmpfs+symlink")
+        return fail(plain_error("unknown copy-up mode: " + o.copy_up_mode,
+                                "the only mode is tmpfs+symlink"));
+    if (!one_of(o.propagation, {"private", "rprivate", "shared", "rshared", "slave", "rslave"}))
+        return fail(plain_error(fmt::format("unknown propagation mode \"{}\"", o.propagation),
+                                "use private, rprivate, shared, rshared, slave or rslave"));
+    if (one_of(o.propagation, {"shared", "rshared"}) && !o.copy_up.empty())
+        return fail(plain_error("propagation " + o.propagation +
+                                    " does not support copy-up driver tmpfs+symlink",
+                                "use --propagation=rslave with --copy-up"));
+    for (auto& d : o.copy_up) {
+        if (d.empty() || d[0] != '/')
+            return fail(
+                plain_error(fmt::format("--copy-up needs an absolute path, got \"{}\"", d)));
+        if (d == "/tmp" || d == "/tmp/")
+            return fail(plain_error("/tmp cannot be copied up",
+                                    "/tmp is already writable; drop --copy-up=/tmp"));
+        if (d.find_first_not_of('/') == std::string::npos)
+            return fail(plain_error("/ cannot be copied up", "copy up sub-directories instead"));
+    }
+
+    // Not built yet (later work): the driver itself says so when it is created.
+    if (o.port_driver != "none")
+        return fail(plain_error("--port-driver=" + o.port_driver +
+                                " is not supported yet by this build of rootlesskit"));
+    return {};
+}
+
+} // namespace rk::cli

@@ -1,0 +1,41 @@
+// Purpose: the network driver interface. One object holds both halves: the parent half runs in
+// the host namespaces, the child half inside the new namespaces (the child is a clone of the
+// parent, so it has its own copy of the same object).
+#pragma once
+
+#include "proto/options.hpp"
+#include "util/error.hpp"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace rk::net {
+
+class Driver {
+  public:
+    virtual ~Driver() = default;
+    virtual std::string_view name() const = 0;
+    // Whether the child gets a network namespace of its own (CLONE_NEWNET).
+    virtual bool new_netns() const = 0;
+    // Parent half, after the child's user namespace is ready. Returns the payload handed to
+    // configure_child (e.g. addresses learnt from a helper).
+    virtual util::Result<std::string> configure_parent(pid_t child_pid,
+                                                       const std::string& state_dir) = 0;
+    // Child half, inside the namespaces, before the target starts.
+    virtual util::Status configure_child(const std::string& payload) = 0;
+    // Parent half: stop helpers; called once on the way out.
+    virtual void shutdown() {}
+};
+
+// Builds the driver selected by --net; a known driver that this build does not implement yet
+// fails with one line naming the flag.
+util::Result<std::unique_ptr<Driver>> make_driver(const proto::Options& opts);
+
+// Every name --net accepts, in help order.
+const std::vector<std::string_view>& driver_names();
+// Whether this build implements the named driver.
+bool driver_implemented(std::string_view name);
+
+} // namespace rk::net

@@ -1,0 +1,234 @@
+// Purpose: the parent half of rootlesskit.
+//
+// Theory of Operation
+//   Everything that can fail without a namespace fails first (flags, driver, newuidmap, sub-ID
+//   ranges), so a bad set-up leaves nothing behind. Then: state dir + lock, signals blocked and
+//   read from a signalfd (none are lost during start-up), one clone() that creates the child in
+//   every requested namespace at once, newuidmap and newgidmap run concurrently, and the
+//   start-up sequence of proto/channel.hpp. child_pid is written only after the child reports
+//   ChildReady, so its appearance means "fully set up". Afterwards the parent only forwards
+//   signals and waits; the child's exit status becomes ours (255 if it died by a signal).
+#include "parent/parent.hpp"
+
+#include "net/driver.hpp"
+#include "parent/cgroup.hpp"
+#include "parent/idmap.hpp"
+#include "parent/preflight.hpp"
+#include "parent/statedir.hpp"
+#include "parent/subid.hpp"
+#include "proto/channel.hpp"
+#include "sys/process.hpp"
+#include "sys/signals.hpp"
+#include "sys/syscalls.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+#include <fmt/format.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+namespace rk::parent {
+using util::fail;
+using util::Fd;
+namespace log = util::log;
+
+namespace {
+
+struct Activation {
+    int fds = 0;
+    bool rewrite_pid = false;
+};
+
+// systemd socket activation: LISTEN_PID and LISTEN_FDS both numeric and LISTEN_FDS > 0.
+Activation detect_activation() {
+    const char* pid = ::getenv("LISTEN_PID");
+    const char* fds = ::getenv("LISTEN_FDS");
+    if (!pid || !fds) return {};
+    auto p = util::parse_i64(pid);
+    auto n = util::parse_i64(fds);
+    if (!p || !n || *n <= 0 || *n > 1024) return {};
+    return {static_cast<int>(*n), *p == ::getpid()};
+}
+
+unsigned long clone_flags(const proto::Options& o, const net::Driver& d) {
+    unsigned long f = CLONE_NEWUSER | CLONE_NEWNS;
+    if (o.pidns) f |= CLONE_NEWPID;
+    if (d.new_netns()) f |= CLONE_NEWNET;
+    if (o.utsns) f |= CLONE_NEWUTS;
+    if (o.ipcns) f |= CLONE_NEWIPC;
+    if (o.cgroupns) f |= CLONE_NEWCGROUP;
+    return f;
+}
+
+// Runs newuidmap and newgidmap at the same time; both must succeed.
+util::Status write_idmaps(pid_t child, const std::vector<std::string>& uid_args,
+                          const std::vector<std::string>& gid_args) {
+    std::string pid = std::to_string(child);
+    auto argv = [&](const char* tool, const std::vector<std::string>& a) {
+        std::vector<std::string> v = {tool, pid};
+        v.insert(v.end(), a.begin(), a.end());
+        return v;
+    };
+    auto uh = RK_TRY(sys::spawn_helper(argv("newuidmap", uid_args)));
+    auto gh = sys::spawn_helper(argv("newgidmap", gid_args));
+    auto ur = sys::finish_helper(uh);
+    if (!gh) return fail(gh.error());
+    auto gr = RK_TRY(sys::finish_helper(*gh));
+    for (auto [h, r] : {std::pair{&uh, &ur.value()}, std::pair{&*gh, &gr}}) {
+        if (r->ok()) continue;
+        std::vector<std::string> shown(h->argv.begin() + 2, h->argv.end());
+        auto e = util::plain_error(fmt::format(
+            "failed to setup UID/GID map: {} {} {} failed: {}: {}", h->argv[0], pid,
+            util::go_slice(shown), util::trim(r->output), sys::describe_wait_status(r->status)));
+        if (r->output.find("Invalid argument") != std::string::npos)
+            e.hint = "the kernel rejected the map; check that /etc/subuid and /etc/subgid ranges "
+                     "do not overlap each other or your own uid/gid";
+        else if (r->output.find("Operation not permitted") != std::string::npos ||
+                 r->output.find("not owner") != std::string::npos)
+            e.hint = "newuidmap/newgidmap refused the ranges; check /etc/subuid and /etc/subgid";
+        return fail(e);
+    }
+    return {};
+}
+
+int exit_code_of(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 255; // killed by a signal: upstream's os.Exit(-1)
+}
+
+class Parent {
+  public:
+    Parent(const proto::Options& o, proto::ChildMain m) : opts_(o), child_main_(m) {}
+    int run();
+
+  private:
+    util::Result<int> start_and_wait();
+    int wait_loop(int sfd);
+
+    const proto::Options& opts_;
+    proto::ChildMain child_main_;
+    pid_t child_ = -1;
+};
+
+int Parent::run() {
+    auto r = start_and_wait();
+    if (!r) {
+        log::error("{}", r.error().message());
+        return 1;
+    }
+    return *r;
+}
+
+util::Result<int> Parent::start_and_wait() {
+    // 1. Everything that can be checked without creating anything.
+    auto driver = RK_TRY(net::make_driver(opts_));
+    auto user = RK_TRY(current_user());
+    RK_TRY(find_idmap_tools());
+    auto subids = RK_TRY(lookup_subids(opts_.subid_source, user));
+    auto uid_args = RK_TRY(idmap_args(IdKind::Uid, user.uid, subids.uids, user.name));
+    auto gid_args = RK_TRY(idmap_args(IdKind::Gid, user.gid, subids.gids, user.name));
+    auto sysctls = read_userns_sysctls();
+    warn_environment(opts_, sysctls);
+
+    // 2. State dir and lock; removed on every way out from here.
+    auto sd = RK_TRY(StateDir::open(opts_.state_dir));
+    util::Defer shutdown_driver([&] { driver->shutdown(); });
+
+    // 3. Signals: blocked now, read from a signalfd, so none is lost during start-up.
+    ::signal(SIGPIPE, SIG_IGN);
+    Fd sfd = RK_TRY(sys::block_and_signalfd(sys::forwarded_signals()));
+
+    Activation act = detect_activation();
+    int p2c[2], c2p[2];
+    if (::pipe2(p2c, O_CLOEXEC) != 0 || ::pipe2(c2p, O_CLOEXEC) != 0)
+        return fail(util::sys_error("pipe2"));
+    Fd p2c_r(p2c[0]), p2c_w(p2c[1]), c2p_r(c2p[0]), c2p_w(c2p[1]);
+
+    proto::ChildStartup startup;
+    startup.from_parent = p2c_r.get();
+    startup.to_parent = c2p_w.get();
+    startup.state_dir = sd.path();
+    startup.parent_euid = ::geteuid();
+    startup.parent_egid = ::getegid();
+    startup.listen_fds = act.fds;
+    startup.activation_rewrite_pid = act.rewrite_pid;
+    startup.driver = driver.get();
+
+    // 4. The child: one clone() into every namespace.
+    pid_t pid = sys::clone_fork(clone_flags(opts_, *driver));
+    if (pid < 0) {
+        int err = errno;
+        return fail(diagnose_userns_failure(err, sysctls));
+    }
+    if (pid == 0) {
+        p2c_w.reset();
+        c2p_r.reset();
+        sfd.reset();
+        ::_exit(child_main_(opts_, startup));
+    }
+    child_ = pid;
+    util::Defer kill_child([&] { sys::kill_and_reap(child_); });
+    p2c_r.reset();
+    c2p_w.reset();
+    log::debug("child pid {}", pid);
+
+    // A child that fails during start-up prints its own reason; we only pass on its status.
+    auto child_failed = [&]() -> util::Result<int> {
+        int st = 0;
+        sys::retry_eintr([&] { return ::waitpid(child_, &st, 0); });
+        child_ = -1;
+        int code = exit_code_of(st);
+        return code == 0 ? 1 : code;
+    };
+
+    // 5. ID maps, then the start-up sequence.
+    RK_TRY(write_idmaps(pid, uid_args, gid_args));
+    RK_TRY(proto::send(p2c_w.get(), {proto::MsgKind::IdmapDone, {}}));
+    if (!proto::expect(c2p_r.get(), proto::MsgKind::UserNSReady)) return child_failed();
+
+    if (!opts_.evacuate_cgroup2.empty()) RK_TRY(evacuate_cgroup2(opts_.evacuate_cgroup2));
+    auto payload = RK_TRY(driver->configure_parent(pid, sd.path()));
+    if (!proto::send(p2c_w.get(), {proto::MsgKind::NetworkReady, payload})) return child_failed();
+    if (!proto::expect(c2p_r.get(), proto::MsgKind::ChildReady)) return child_failed();
+    p2c_w.reset();
+    c2p_r.reset();
+
+    // 6. Ready: child_pid is the signal that the namespaces are fully set up.
+    RK_TRY(sd.write_child_pid(pid));
+    kill_child.dismiss();
+    int code = wait_loop(sfd.get());
+    return code;
+}
+
+// Forwards signals to the child until it exits; returns the exit code to use.
+int Parent::wait_loop(int sfd) {
+    for (;;) {
+        signalfd_siginfo si{};
+        ssize_t n = sys::retry_eintr([&] { return ::read(sfd, &si, sizeof si); });
+        if (n != static_cast<ssize_t>(sizeof si)) continue;
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+            int st = 0;
+            pid_t w = sys::retry_eintr([&] { return ::waitpid(child_, &st, WNOHANG); });
+            if (w == child_) {
+                child_ = -1;
+                if (WIFSIGNALED(st)) log::error("child exited: {}", sys::describe_wait_status(st));
+                return exit_code_of(st);
+            }
+            continue;
+        }
+        // A signal the terminal sent to our whole process group has reached the child already;
+        // forwarding it again would deliver it twice (dockerd counts SIGINTs).
+        if (si.ssi_code == SI_KERNEL) continue;
+        ::kill(child_, sig);
+    }
+}
+
+} // namespace
+
+int run(const proto::Options& opts, proto::ChildMain child_main) {
+    return Parent(opts, child_main).run();
+}
+
+} // namespace rk::parent

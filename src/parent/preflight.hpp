@@ -1,0 +1,37 @@
+// Purpose: checks made before any namespace exists, so that a broken set-up fails with one line
+// that names the cause and the fix, and leaves nothing behind.
+#pragma once
+
+#include "parent/subid.hpp"
+#include "proto/options.hpp"
+#include "util/error.hpp"
+
+#include <optional>
+
+namespace rk::parent {
+
+util::Result<User> current_user();
+
+// newuidmap and newgidmap: in PATH, and setuid root or carrying file capabilities.
+util::Result<std::pair<std::string, std::string>> find_idmap_tools();
+
+// The sysctls that decide whether an unprivileged user may create user namespaces.
+struct UsernsSysctls {
+    std::optional<long> max_user_namespaces;            // /proc/sys/user/max_user_namespaces
+    std::optional<long> unprivileged_userns_clone;      // Debian/Arch kernels only
+    std::optional<long> apparmor_restrict_unprivileged; // Ubuntu 23.10+
+};
+UsernsSysctls read_userns_sysctls();
+
+// Why creating the namespaces failed with `err`, and how to fix it.
+util::Error diagnose_userns_failure(int err, const UsernsSysctls& s);
+// Extra hint for EPERM/EACCES on a privileged operation inside the namespace.
+std::string apparmor_hint(const UsernsSysctls& s);
+
+// Warnings upstream prints at start: running as root, sysctls, propagation without a shared /.
+void warn_environment(const proto::Options& opts, const UsernsSysctls& s);
+
+// Whether "/" is a shared mount in our mount namespace (from /proc/self/mountinfo).
+bool root_is_shared();
+
+} // namespace rk::parent

@@ -1,0 +1,29 @@
+// Purpose: what the parent hands to the child half at clone time (besides the Options).
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+namespace rk::net {
+class Driver;
+}
+
+namespace rk::proto {
+
+struct Options;
+
+struct ChildStartup {
+    int from_parent = -1; // read end of the parent->child pipe
+    int to_parent = -1;   // write end of the child->parent pipe
+    std::string state_dir;
+    uid_t parent_euid = 0;
+    gid_t parent_egid = 0;
+    int listen_fds = 0;                  // systemd socket activation: fds 3..3+N-1 pass through
+    bool activation_rewrite_pid = false; // LISTEN_PID named the parent: rewrite it for the target
+    net::Driver* driver = nullptr;
+};
+
+// The child half; returns the exit code of the child process.
+using ChildMain = int (*)(const Options& opts, const ChildStartup& startup);
+
+} // namespace rk::proto

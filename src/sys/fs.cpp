@@ -1,0 +1,155 @@
+// Purpose: filesystem helpers - whole-file read/write, recursive removal, PATH lookup.
+#include "sys/fs.hpp"
+
+#include "sys/syscalls.hpp"
+#include "util/fd.hpp"
+#include "util/strings.hpp"
+
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <vector>
+
+namespace rk::sys {
+using util::fail;
+using util::Fd;
+using util::sys_error;
+
+util::Result<std::string> read_file(const std::string& path) {
+    Fd fd(retry_eintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }));
+    if (!fd) return fail(sys_error("cannot open " + path));
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = retry_eintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+        if (n < 0) return fail(sys_error("cannot read " + path));
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+static util::Status write_all(int fd, std::string_view data, const std::string& path) {
+    while (!data.empty()) {
+        ssize_t n = retry_eintr([&] { return ::write(fd, data.data(), data.size()); });
+        if (n < 0) return fail(sys_error("cannot write " + path));
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
+util::Status write_file(const std::string& path, std::string_view data, mode_t mode,
+                        bool exclusive) {
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (exclusive ? O_EXCL : O_TRUNC);
+    Fd fd(retry_eintr([&] { return ::open(path.c_str(), flags, mode); }));
+    if (!fd) return fail(sys_error("cannot create " + path));
+    if (::fchmod(fd.get(), mode) != 0) return fail(sys_error("cannot chmod " + path));
+    return write_all(fd.get(), data, path);
+}
+
+util::Status write_existing(const std::string& path, std::string_view data) {
+    Fd fd(retry_eintr([&] { return ::open(path.c_str(), O_WRONLY | O_CLOEXEC); }));
+    if (!fd) return fail(sys_error("cannot open " + path));
+    return write_all(fd.get(), data, path);
+}
+
+util::Status remove_contents(int dirfd, const std::string& what, std::string_view keep) {
+    struct stat dir_st {};
+    if (::fstat(dirfd, &dir_st) != 0) return fail(sys_error("cannot stat " + what));
+    int dup_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) return fail(sys_error("cannot dup fd of " + what));
+    DIR* d = ::fdopendir(dup_fd);
+    if (!d) {
+        ::close(dup_fd);
+        return fail(sys_error("cannot list " + what));
+    }
+    util::Defer close_dir([&] { ::closedir(d); });
+    ::rewinddir(d);
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n == "." || n == ".." || (!keep.empty() && n == keep)) continue;
+        names.emplace_back(n);
+    }
+    for (const auto& n : names) {
+        struct stat st {};
+        if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) continue;
+            return fail(sys_error("cannot stat " + what + "/" + n));
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (st.st_dev != dir_st.st_dev)
+                return fail(util::plain_error(what + "/" + n + " is a mount point; not removing"));
+            Fd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!sub) return fail(sys_error("cannot open " + what + "/" + n));
+            RK_TRY(remove_contents(sub.get(), what + "/" + n));
+            if (::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+                return fail(sys_error("cannot remove " + what + "/" + n));
+        } else if (::unlinkat(dirfd, n.c_str(), 0) != 0 && errno != ENOENT) {
+            return fail(sys_error("cannot remove " + what + "/" + n));
+        }
+    }
+    return {};
+}
+
+util::Status remove_tree(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return {};
+        return fail(sys_error("cannot open " + path));
+    }
+    RK_TRY(remove_contents(fd.get(), path));
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT)
+        return fail(sys_error("cannot remove " + path));
+    return {};
+}
+
+static bool is_executable_file(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+}
+
+std::optional<std::string> find_in_path(const std::string& name) {
+    if (name.empty()) return std::nullopt;
+    if (name.find('/') != std::string::npos)
+        return is_executable_file(name) ? std::optional(name) : std::nullopt;
+    const char* path = ::getenv("PATH");
+    std::string_view pv = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    for (auto dir : util::split(pv, ':')) {
+        std::string cand = dir.empty() ? name : std::string(dir) + "/" + name;
+        if (is_executable_file(cand)) return cand;
+    }
+    return std::nullopt;
+}
+
+std::string clean_path(const std::string& path) {
+    bool abs = !path.empty() && path[0] == '/';
+    std::vector<std::string_view> parts;
+    for (auto p : util::split(path, '/')) {
+        if (p.empty() || p == ".") continue;
+        if (p == "..") {
+            if (!parts.empty() && parts.back() != "..")
+                parts.pop_back();
+            else if (!abs)
+                parts.push_back(p);
+            continue;
+        }
+        parts.push_back(p);
+    }
+    std::string out = abs ? "/" : "";
+    for (size_t i = 0; i < parts.size(); ++i) {
+        if (i) out += '/';
+        out += parts[i];
+    }
+    if (out.empty()) out = ".";
+    return out;
+}
+
+std::string absolute_clean(const std::string& path) {
+    if (!path.empty() && path[0] == '/') return clean_path(path);
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return clean_path(path);
+    return clean_path(std::string(cwd) + "/" + path);
+}
+
+} // namespace rk::sys

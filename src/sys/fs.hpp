@@ -1,0 +1,33 @@
+// Purpose: filesystem helpers - whole-file read/write, recursive removal, PATH lookup.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+namespace rk::sys {
+
+util::Result<std::string> read_file(const std::string& path);
+// Creates (O_EXCL) or truncates `path` with `mode` and writes `data` in full.
+util::Status write_file(const std::string& path, std::string_view data, mode_t mode,
+                        bool exclusive = false);
+// Writes to an existing file (procfs, cgroupfs) without creating it.
+util::Status write_existing(const std::string& path, std::string_view data);
+
+// Removes the entries of `dirfd` recursively, without following symlinks and without crossing
+// into other mounts; entries named in `keep` at the top level are left alone.
+util::Status remove_contents(int dirfd, const std::string& what, std::string_view keep = {});
+// Removes a directory tree (the directory itself included).
+util::Status remove_tree(const std::string& path);
+
+// Like execvp's lookup: the first executable file named `name` in $PATH (or `name` itself if it
+// contains a slash). nullopt if none.
+std::optional<std::string> find_in_path(const std::string& name);
+
+// Makes a path absolute against the current directory and cleans "." / ".." / "//".
+std::string absolute_clean(const std::string& path);
+std::string clean_path(const std::string& path);
+
+} // namespace rk::sys

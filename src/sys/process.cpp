@@ -1,0 +1,94 @@
+// Purpose: running helper programs with captured output; wait-status wording.
+#include "sys/process.hpp"
+
+#include "sys/fs.hpp"
+#include "sys/syscalls.hpp"
+
+#include <cctype>
+#include <cstring>
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char** environ;
+
+namespace rk::sys {
+using util::fail;
+using util::sys_error;
+
+bool HelperResult::ok() const {
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+util::Result<Helper> spawn_helper(std::vector<std::string> argv) {
+    auto exe = find_in_path(argv.at(0));
+    if (!exe) return fail(util::plain_error(argv[0] + ": executable file not found in $PATH"));
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return fail(sys_error("pipe2"));
+    util::Fd rd(p[0]), wr(p[1]);
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    util::Defer destroy([&] { posix_spawn_file_actions_destroy(&fa); });
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, wr.get(), STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, wr.get(), STDERR_FILENO);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    util::Defer destroy_attr([&] { posix_spawnattr_destroy(&attr); });
+    // The caller may have every signal blocked (signalfd); the helper must start clean.
+    sigset_t empty;
+    sigemptyset(&empty);
+    posix_spawnattr_setsigmask(&attr, &empty);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+
+    std::vector<char*> cargv;
+    for (auto& a : argv)
+        cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, exe->c_str(), &fa, &attr, cargv.data(), environ);
+    if (rc != 0) return fail(sys_error(rc, "cannot execute " + *exe));
+    return Helper{pid, std::move(rd), std::move(argv)};
+}
+
+util::Result<HelperResult> finish_helper(Helper& h) {
+    HelperResult r;
+    char buf[1024];
+    for (;;) {
+        ssize_t n = retry_eintr([&] { return ::read(h.output.get(), buf, sizeof buf); });
+        if (n <= 0) break;
+        if (r.output.size() < 64 * 1024) r.output.append(buf, static_cast<size_t>(n));
+    }
+    h.output.reset();
+    if (retry_eintr([&] { return ::waitpid(h.pid, &r.status, 0); }) < 0)
+        return fail(sys_error("waitpid " + h.argv.at(0)));
+    h.pid = -1;
+    return r;
+}
+
+std::string signal_description(int sig) {
+    const char* s = ::strsignal(sig);
+    std::string d = s ? s : fmt::format("signal {}", sig);
+    if (!d.empty()) d[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(d[0])));
+    return d;
+}
+
+std::string describe_wait_status(int status) {
+    if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) {
+        std::string s = "signal: " + signal_description(WTERMSIG(status));
+        if (WCOREDUMP(status)) s += " (core dumped)";
+        return s;
+    }
+    return fmt::format("wait status {:#x}", status);
+}
+
+void kill_and_reap(pid_t pid) {
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    int st;
+    retry_eintr([&] { return ::waitpid(pid, &st, 0); });
+}
+
+} // namespace rk::sys

@@ -1,0 +1,40 @@
+// Purpose: running helper programs (newuidmap, getsubids) with captured output, and naming
+// wait statuses the way users expect to read them.
+#pragma once
+
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace rk::sys {
+
+// A helper started with stdin on /dev/null and stdout+stderr on one pipe.
+struct Helper {
+    pid_t pid = -1;
+    util::Fd output;
+    std::vector<std::string> argv;
+};
+
+struct HelperResult {
+    int status = 0; // raw wait status
+    std::string output;
+    bool ok() const;
+};
+
+// Starts argv[0] (looked up in PATH) without waiting; posix_spawn keeps this cheap.
+util::Result<Helper> spawn_helper(std::vector<std::string> argv);
+// Reads the helper's output to EOF and reaps it.
+util::Result<HelperResult> finish_helper(Helper& h);
+
+// "exit status 42", "signal: killed" - the wording of Go's ProcessState.String().
+std::string describe_wait_status(int status);
+// "user defined signal 1", "terminated", ... (lower-case strsignal).
+std::string signal_description(int sig);
+
+// Kills (SIGKILL) and reaps a child; for error paths.
+void kill_and_reap(pid_t pid);
+
+} // namespace rk::sys

@@ -1,0 +1,45 @@
+// Purpose: every raw syscall wrapper the project needs that glibc 2.36 does not expose,
+// plus the one place EINTR is retried.
+#pragma once
+
+#include <cerrno>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace rk::sys {
+
+// Retries a syscall-like call while it fails with EINTR.
+template <typename F> auto retry_eintr(F&& f) {
+    for (;;) {
+        auto r = f();
+        if (!(r == -1 && errno == EINTR)) return r;
+    }
+}
+
+// fork(2) with namespace flags: the child returns 0 and continues on a copy of the caller's
+// stack, like fork(). Only safe while the caller is single-threaded.
+inline pid_t clone_fork(unsigned long flags) {
+    return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+
+inline int open_tree(int dfd, const char* path, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_open_tree, dfd, path, flags));
+}
+
+inline int move_mount(int from_dfd, const char* from, int to_dfd, const char* to, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags));
+}
+
+inline int close_range(unsigned first, unsigned last, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_close_range, first, last, flags));
+}
+
+inline int pidfd_open(pid_t pid, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags));
+}
+
+} // namespace rk::sys
