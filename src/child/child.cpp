@@ -61,7 +61,7 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
 }
 
 [[noreturn]] void exec_target(const proto::Options& opts, const proto::ChildStartup& st,
-                              pid_t supervisor, int err_fd) {
+                              const std::string& exe, pid_t supervisor, int err_fd) {
     sys::reset_signals_for_exec();
     if (opts.reaper_enabled()) ::setsid();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -74,7 +74,7 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
     for (const auto& a : opts.command)
         argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
+    ::execv(exe.c_str(), argv.data());
     int err = errno;
     (void)!::write(err_fd, &err, sizeof err);
     ::_exit(127);
@@ -82,23 +82,27 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
 
 // Starts the target. Returns its pid, or the exec error (reported through a CLOEXEC pipe).
 util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildStartup& st) {
+    // Looked up here, in the namespace's view of the file system, like Go's exec.LookPath.
+    // A name with a slash is executed as is, and execv's errno tells what is wrong with it.
+    bool has_slash = opts.command[0].find('/') != std::string::npos;
+    auto exe = has_slash ? std::optional(opts.command[0]) : sys::find_in_path(opts.command[0]);
+    if (!exe)
+        return fail(util::plain_error(
+            fmt::format("exec: \"{}\": executable file not found in $PATH", opts.command[0])));
     int ep[2];
     if (::pipe2(ep, O_CLOEXEC) != 0) return fail(util::sys_error("pipe2"));
     Fd err_r(ep[0]), err_w(ep[1]);
     pid_t self = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return fail(util::sys_error("fork"));
-    if (pid == 0) exec_target(opts, st, self, err_w.get());
+    if (pid == 0) exec_target(opts, st, *exe, self, err_w.get());
     err_w.reset();
     int err = 0;
     ssize_t n = sys::retry_eintr([&] { return ::read(err_r.get(), &err, sizeof err); });
     if (n == sizeof err) {
         int status;
         sys::retry_eintr([&] { return ::waitpid(pid, &status, 0); });
-        std::string what = err == ENOENT && opts.command[0].find('/') == std::string::npos
-                               ? "executable file not found in $PATH"
-                               : std::strerror(err);
-        return fail(util::plain_error(fmt::format("exec: \"{}\": {}", opts.command[0], what)));
+        return fail(util::sys_error(err, fmt::format("exec: \"{}\"", opts.command[0])));
     }
     return pid;
 }
@@ -154,7 +158,9 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
         log::error("{}", target.error().message());
         return 1;
     }
+    log::phase("target started");
     int status = supervise(opts, *target, sfd->get());
+    log::phase("target exited");
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     log::error("command {} exited: {}", util::go_slice(opts.command),
                sys::describe_wait_status(status));

@@ -52,7 +52,7 @@ util::Status validate(proto::Options& o) {
                                 "lxc-user-nic, gvisor-tap-vsock"));
     if (o.mtu < 0 || o.mtu > 65521)
         return fail(plain_error(fmt::format("mtu must be <= 65521, got {}", o.mtu),
-                                "give --mtu a value from 0 (driver default) to 65521"));
+                                "use --mtu=0 for the driver's default, or a value up to 65521"));
     if (!net::driver_implemented(o.net))
         return fail(
             plain_error("--net=" + o.net + " is not supported yet by this build of rootlesskit",

@@ -121,6 +121,7 @@ int Parent::run() {
 }
 
 util::Result<int> Parent::start_and_wait() {
+    log::phase("start");
     // 1. Everything that can be checked without creating anything.
     auto driver = RK_TRY(net::make_driver(opts_));
     auto user = RK_TRY(current_user());
@@ -131,6 +132,7 @@ util::Result<int> Parent::start_and_wait() {
     auto sysctls = read_userns_sysctls();
     warn_environment(opts_, sysctls);
 
+    log::phase("checked");
     // 2. State dir and lock; removed on every way out from here.
     auto sd = RK_TRY(StateDir::open(opts_.state_dir));
     util::Defer shutdown_driver([&] { driver->shutdown(); });
@@ -168,6 +170,7 @@ util::Result<int> Parent::start_and_wait() {
         ::_exit(child_main_(opts_, startup));
     }
     child_ = pid;
+    log::phase("cloned");
     util::Defer kill_child([&] { sys::kill_and_reap(child_); });
     p2c_r.reset();
     c2p_w.reset();
@@ -184,6 +187,7 @@ util::Result<int> Parent::start_and_wait() {
 
     // 5. ID maps, then the start-up sequence.
     RK_TRY(write_idmaps(pid, uid_args, gid_args));
+    log::phase("idmaps written");
     RK_TRY(proto::send(p2c_w.get(), {proto::MsgKind::IdmapDone, {}}));
     if (!proto::expect(c2p_r.get(), proto::MsgKind::UserNSReady)) return child_failed();
 
@@ -195,6 +199,7 @@ util::Result<int> Parent::start_and_wait() {
     c2p_r.reset();
 
     // 6. Ready: child_pid is the signal that the namespaces are fully set up.
+    log::phase("child ready");
     RK_TRY(sd.write_child_pid(pid));
     kill_child.dismiss();
     int code = wait_loop(sfd.get());

@@ -1,6 +1,8 @@
 // Purpose: the stderr writer behind rk::util::log.
 #include "util/log.hpp"
 
+#include <ctime>
+#include <fmt/format.h>
 #include <string>
 #include <unistd.h>
 
@@ -18,6 +20,22 @@ void set_debug(bool on) {
 }
 bool debug_enabled() {
     return g_debug;
+}
+
+void phase(std::string_view name) {
+    if (!g_debug) return;
+    // CLOCK_BOOTTIME minus our start time from /proc would cost syscalls; the monotonic clock
+    // relative to the first call is enough to compare phases.
+    static timespec start = [] {
+        timespec t{};
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return t;
+    }();
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = static_cast<double>(now.tv_sec - start.tv_sec) * 1e3 +
+                static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e6;
+    emit("debug", fmt::format("phase {} at {:.3f} ms", name, ms));
 }
 
 void emit(std::string_view level, std::string_view text) {

@@ -19,6 +19,9 @@ void emit(std::string_view level, std::string_view text);
 template <typename... A> void debug(fmt::format_string<A...> f, A&&... a) {
     if (debug_enabled()) emit("debug", fmt::format(f, std::forward<A>(a)...));
 }
+// With --debug: "phase <name> at <ms since process start> ms" - start-up is a feature.
+void phase(std::string_view name);
+
 template <typename... A> void warn(fmt::format_string<A...> f, A&&... a) {
     emit("warning", fmt::format(f, std::forward<A>(a)...));
 }
