@@ -171,27 +171,26 @@ util::Result<long long> parse_go_int(std::string_view v) {
     if (v.empty()) return fail(plain_error("parse error"));
     unsigned long long acc = 0;
     bool any_digit = false, last_underscore = false;
+    bool prev_ok_for_underscore = prefixed; // Go: '_' only after a base prefix or a digit
     for (char c : v) {
         if (c == '_') {
-            // Go allows '_' between digits only with base 0 and a prefix (or leading 0).
-            if (!(prefixed || base == 8) || last_underscore)
-                return fail(plain_error("parse error"));
+            if (!prev_ok_for_underscore) return fail(plain_error("parse error"));
             last_underscore = true;
+            prev_ok_for_underscore = false;
             continue;
         }
         last_underscore = false;
         unsigned d;
-        if (c >= '0' && c <= '9')
-            d = static_cast<unsigned>(c - '0');
+        if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
         else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
             d = static_cast<unsigned>((c | 0x20) - 'a' + 10);
-        else
-            return fail(plain_error("parse error"));
+        else return fail(plain_error("parse error"));
         if (d >= base) return fail(plain_error("parse error"));
         if (acc > (static_cast<unsigned long long>(INT64_MAX) + 1 - d) / base)
             return fail(plain_error("value out of range"));
         acc = acc * base + d;
         any_digit = true;
+        prev_ok_for_underscore = true;
     }
     if (!any_digit || last_underscore) return fail(plain_error("parse error"));
     if (!neg && acc > static_cast<unsigned long long>(INT64_MAX))
