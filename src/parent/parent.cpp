@@ -122,6 +122,7 @@ int Parent::run() {
 
 util::Result<int> Parent::start_and_wait() {
     log::phase("start");
+    if (::geteuid() == 0) log::warn("Running RootlessKit as the root user is unsupported.");
     // 1. Everything that can be checked without creating anything.
     auto driver = RK_TRY(net::make_driver(opts_));
     auto user = RK_TRY(current_user());

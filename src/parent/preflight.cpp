@@ -122,7 +122,6 @@ bool root_is_shared() {
 }
 
 void warn_environment(const proto::Options& opts, const UsernsSysctls& s) {
-    if (::geteuid() == 0) util::log::warn("Running RootlessKit as the root user is unsupported.");
     if (s.unprivileged_userns_clone && *s.unprivileged_userns_clone == 0)
         util::log::warn("/proc/sys/kernel/unprivileged_userns_clone is 0; set it to 1");
     if (s.max_user_namespaces && *s.max_user_namespaces > 0 && *s.max_user_namespaces < 1024)

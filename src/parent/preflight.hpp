@@ -28,7 +28,7 @@ util::Error diagnose_userns_failure(int err, const UsernsSysctls& s);
 // Extra hint for EPERM/EACCES on a privileged operation inside the namespace.
 std::string apparmor_hint(const UsernsSysctls& s);
 
-// Warnings upstream prints at start: running as root, sysctls, propagation without a shared /.
+// Warnings upstream prints at start: sysctls, propagation without a shared /.
 void warn_environment(const proto::Options& opts, const UsernsSysctls& s);
 
 // Whether "/" is a shared mount in our mount namespace (from /proc/self/mountinfo).

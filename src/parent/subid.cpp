@@ -134,7 +134,9 @@ util::Result<SubidRanges> lookup_dynamic(const User& u) {
     for (int kind = 0; kind < 2; ++kind) {
         auto& by_name = results[static_cast<size_t>(kind * 2)];
         auto& by_uid = results[static_cast<size_t>(kind * 2 + 1)];
-        if (!by_name && !by_uid) return fail(plain_error("getsubids failed" + errors));
+        // Both queries failing is how getsubids says "no ranges" ("Error fetching ranges");
+        // the caller turns an empty list into the actionable error.
+        if (!by_name && !by_uid) util::log::debug("getsubids found nothing{}", errors);
         auto& dst = kind == 0 ? r.uids : r.gids;
         if (by_name) merge_unique(dst, *by_name);
         if (by_uid) merge_unique(dst, *by_uid);

@@ -71,7 +71,9 @@ wait_for_file() {
 }
 
 # Asserts that no state directory was left in $T.
+# (Does not use `run`, so $output of the caller's last run stays intact.)
 assert_no_state_dirs() {
-    run find "$T" -mindepth 1 -maxdepth 1 -name 'rootlesskit*'
-    assert_output ''
+    local left
+    left=$(find "$T" -mindepth 1 -maxdepth 1 -name 'rootlesskit*')
+    assert_equal "$left" ''
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Purpose: the set-up failures the rootless guides document, each with one line that names the
+# cause and the fix, a non-zero exit, and nothing left behind.
+load helpers
+
+# Checks the failure contract for the last `run`: exit 1, an error line containing $1, and no
+# state dir, no process left.
+assert_clean_failure() {
+    assert_failure 1
+    assert_output --partial "$1"
+    assert_no_state_dirs
+    assert_equal "$(leftover_pids)" ""
+}
+
+@test "a user without sub-IDs: names user and uid and shows the line to add" {
+    T2=$T
+    TEST_USER=rk-nosub
+    chown rk-nosub "$T"
+    run rk true
+    uid=$(id -u rk-nosub)
+    assert_clean_failure "No subuid ranges found for user $uid (\"rk-nosub\") in /etc/subuid"
+    assert_output --partial 'rk-nosub:100000:65536'
+    assert_output --partial 'usermod --add-subuids'
+    run rk --subid-source=dynamic true
+    assert_clean_failure 'No subuid ranges found'
+}
+
+@test "a sub-ID range that contains the user's own uid" {
+    TEST_USER=rk-overlap
+    chown rk-overlap "$T"
+    run rk true
+    assert_clean_failure 'the /etc/subuid range rk-overlap:300000:65536 contains the user'"'"'s own uid 300100'
+}
+
+@test "newuidmap missing from PATH" {
+    mkdir "$T/bin"
+    ln -s /bin/sh "$T/bin/sh"
+    RK_PATH="$T/bin" run rk true
+    assert_clean_failure 'newuidmap not found in PATH'
+    assert_output --partial 'apt-get install uidmap'
+}
+
+@test "newuidmap that is not setuid" {
+    mkdir "$T/bin"
+    cp /usr/bin/newuidmap /usr/bin/newgidmap "$T/bin/"
+    chmod 0755 "$T/bin/newuidmap" "$T/bin/newgidmap"
+    RK_PATH="$T/bin:$USER_PATH" run rk true
+    assert_clean_failure "$T/bin/newuidmap is neither setuid root nor has file capabilities"
+    assert_output --partial 'chmod u+s'
+}
+
+@test "newuidmap that rejects the map: its message is shown" {
+    # A getsubids that reports a range the user does not own: the real, setuid newuidmap
+    # checks /etc/subuid itself and refuses; its own message must reach the user.
+    mkdir "$T/bin"
+    printf '#!/bin/sh\necho "0: rk-test 300000 65536"\n' >"$T/bin/getsubids"
+    chmod 0755 "$T/bin/getsubids"
+    RK_PATH="$T/bin:$USER_PATH" run rk --subid-source=dynamic true
+    assert_clean_failure 'failed to setup UID/GID map: newuidmap'
+    assert_output --partial 'exit status 1'
+}
+
+@test "running as real root prints the warning" {
+    run env TMPDIR="$T" "$RK" true
+    assert_output --partial 'Running RootlessKit as the root user is unsupported.'
+    assert_no_state_dirs
+}
