@@ -29,6 +29,8 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
+extern char** environ;
+
 namespace rk::child {
 using util::fail;
 using util::Fd;
@@ -60,49 +62,86 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
     return {};
 }
 
-[[noreturn]] void exec_target(const proto::Options& opts, const proto::ChildStartup& st,
-                              const std::string& exe, pid_t supervisor, int err_fd) {
-    sys::reset_signals_for_exec();
-    if (opts.reaper_enabled()) ::setsid();
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != supervisor) ::_exit(1); // the supervisor is already gone
-    if (st.activation_rewrite_pid) ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
-    // Only stdio and the socket-activation fds reach the target.
-    sys::close_range(static_cast<unsigned>(3 + st.listen_fds), ~0U, CLOSE_RANGE_CLOEXEC);
-    ::fcntl(err_fd, F_SETFD, FD_CLOEXEC);
+// Everything the target's process needs, prepared before vfork(): the vfork child shares our
+// memory and may only make syscalls (no allocation).
+struct TargetExec {
+    std::string exe;
     std::vector<char*> argv;
-    for (const auto& a : opts.command)
-        argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
-    int err = errno;
-    (void)!::write(err_fd, &err, sizeof err);
+    std::vector<char*> envp;
+    char listen_pid[32] = "LISTEN_PID=";
+    int listen_pid_slot = -1; // index in envp of "LISTEN_PID=...", rewritten with our pid
+    bool new_session = false;
+    unsigned first_fd_to_close = 3;
+    pid_t supervisor = -1;
+    volatile int exec_errno = 0;
+};
+
+// Writes "LISTEN_PID=<pid>" into the prepared buffer without allocating.
+void format_listen_pid(TargetExec& t, pid_t pid) {
+    char digits[16];
+    int n = 0;
+    do {
+        digits[n++] = static_cast<char>('0' + pid % 10);
+        pid /= 10;
+    } while (pid > 0);
+    char* p = t.listen_pid + sizeof("LISTEN_PID=") - 1;
+    while (n > 0)
+        *p++ = digits[--n];
+    *p = '\0';
+}
+
+// Runs in the vfork child: syscalls only.
+[[noreturn]] void exec_target(TargetExec& t) {
+    sys::reset_signals_for_exec();
+    if (t.new_session) ::setsid();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != t.supervisor) ::_exit(1); // the supervisor is already gone
+    if (t.listen_pid_slot >= 0) format_listen_pid(t, ::getpid());
+    // Only stdio and the socket-activation fds reach the target.
+    sys::close_range(t.first_fd_to_close, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execve(t.exe.c_str(), t.argv.data(), t.envp.data());
+    t.exec_errno = errno;
     ::_exit(127);
 }
 
-// Starts the target. Returns its pid, or the exec error (reported through a CLOEXEC pipe).
+// Starts the target with vfork(), which is much cheaper than fork() for a process as large as
+// ours. Returns its pid, or the exec error.
 util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildStartup& st) {
+    TargetExec t;
     // Looked up here, in the namespace's view of the file system, like Go's exec.LookPath.
-    // A name with a slash is executed as is, and execv's errno tells what is wrong with it.
-    bool has_slash = opts.command[0].find('/') != std::string::npos;
-    auto exe = has_slash ? std::optional(opts.command[0]) : sys::find_in_path(opts.command[0]);
-    if (!exe)
+    // A name with a slash is executed as is, and execve's errno tells what is wrong with it.
+    if (opts.command[0].find('/') != std::string::npos) {
+        t.exe = opts.command[0];
+    } else if (auto found = sys::find_in_path(opts.command[0])) {
+        t.exe = *found;
+    } else {
         return fail(util::plain_error(
             fmt::format("exec: \"{}\": executable file not found in $PATH", opts.command[0])));
-    int ep[2];
-    if (::pipe2(ep, O_CLOEXEC) != 0) return fail(util::sys_error("pipe2"));
-    Fd err_r(ep[0]), err_w(ep[1]);
-    pid_t self = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) return fail(util::sys_error("fork"));
-    if (pid == 0) exec_target(opts, st, *exe, self, err_w.get());
-    err_w.reset();
-    int err = 0;
-    ssize_t n = sys::retry_eintr([&] { return ::read(err_r.get(), &err, sizeof err); });
-    if (n == sizeof err) {
+    }
+    for (const auto& a : opts.command)
+        t.argv.push_back(const_cast<char*>(a.c_str()));
+    t.argv.push_back(nullptr);
+    for (char** e = environ; *e; ++e) {
+        if (st.activation_rewrite_pid && util::starts_with(*e, "LISTEN_PID=")) continue;
+        t.envp.push_back(*e);
+    }
+    if (st.activation_rewrite_pid) {
+        t.listen_pid_slot = static_cast<int>(t.envp.size());
+        t.envp.push_back(t.listen_pid);
+    }
+    t.envp.push_back(nullptr);
+    t.new_session = opts.reaper_enabled();
+    t.first_fd_to_close = static_cast<unsigned>(3 + st.listen_fds);
+    t.supervisor = ::getpid();
+
+    pid_t pid = ::vfork();
+    if (pid < 0) return fail(util::sys_error("vfork"));
+    if (pid == 0) exec_target(t);
+    // vfork returns here once the child has exec'd or exited.
+    if (t.exec_errno != 0) {
         int status;
         sys::retry_eintr([&] { return ::waitpid(pid, &status, 0); });
-        return fail(util::sys_error(err, fmt::format("exec: \"{}\"", opts.command[0])));
+        return fail(util::sys_error(t.exec_errno, fmt::format("exec: \"{}\"", opts.command[0])));
     }
     return pid;
 }

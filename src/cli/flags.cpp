@@ -181,10 +181,12 @@ util::Result<long long> parse_go_int(std::string_view v) {
         }
         last_underscore = false;
         unsigned d;
-        if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+        if (c >= '0' && c <= '9')
+            d = static_cast<unsigned>(c - '0');
         else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
             d = static_cast<unsigned>((c | 0x20) - 'a' + 10);
-        else return fail(plain_error("parse error"));
+        else
+            return fail(plain_error("parse error"));
         if (d >= base) return fail(plain_error("parse error"));
         if (acc > (static_cast<unsigned long long>(INT64_MAX) + 1 - d) / base)
             return fail(plain_error("value out of range"));

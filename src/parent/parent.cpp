@@ -218,6 +218,7 @@ int Parent::wait_loop(int sfd) {
             int st = 0;
             pid_t w = sys::retry_eintr([&] { return ::waitpid(child_, &st, WNOHANG); });
             if (w == child_) {
+                log::phase("child exited");
                 child_ = -1;
                 if (WIFSIGNALED(st)) log::error("child exited: {}", sys::describe_wait_status(st));
                 return exit_code_of(st);

@@ -10,7 +10,12 @@ namespace rk::util::log {
 namespace {
 Role g_role = Role::Parent;
 bool g_debug = false;
+int g_fd = STDERR_FILENO;
 } // namespace
+
+void set_output_fd(int fd) {
+    g_fd = fd;
+}
 
 void set_role(Role role) {
     g_role = role;
@@ -45,9 +50,10 @@ void emit(std::string_view level, std::string_view text) {
     line += ": ";
     line += text;
     line += '\n';
+    if (g_fd < 0) return;
     std::string_view rest = line;
     while (!rest.empty()) {
-        ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+        ssize_t n = ::write(g_fd, rest.data(), rest.size());
         if (n < 0) {
             if (errno == EINTR) continue;
             return;

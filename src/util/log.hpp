@@ -10,6 +10,8 @@ enum class Role { Parent, Child };
 
 void set_role(Role role);
 void set_debug(bool on);
+// Where lines go (default stderr; -1 drops them, as fuzz targets want).
+void set_output_fd(int fd);
 bool debug_enabled();
 
 // One line to stderr: "<prefix> <level>: <text>". Kept to a single write(2) so that lines

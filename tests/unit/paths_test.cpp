@@ -9,11 +9,18 @@ namespace {
 
 TEST(Paths, Clean) {
     const std::pair<const char*, const char*> cases[] = {
-        {"/etc/", "/etc"},      {"//etc//x/", "/etc/x"}, {"/etc/../run", "/run"},
-        {"/..", "/"},           {"a/./b", "a/b"},         {"../a", "../a"},
-        {"", "."},              {"/", "/"},               {"/a/b/../../..", "/"},
+        {"/etc/", "/etc"},
+        {"//etc//x/", "/etc/x"},
+        {"/etc/../run", "/run"},
+        {"/..", "/"},
+        {"a/./b", "a/b"},
+        {"../a", "../a"},
+        {"", "."},
+        {"/", "/"},
+        {"/a/b/../../..", "/"},
     };
-    for (auto [in, out] : cases) EXPECT_EQ(sys::clean_path(in), out) << in;
+    for (auto [in, out] : cases)
+        EXPECT_EQ(sys::clean_path(in), out) << in;
 }
 
 TEST(Strings, Helpers) {

@@ -24,7 +24,8 @@ TEST(Validate, Table) {
         {{}, ""},
         {{"--net=none"}, ""},
         {{"--net=bogus"}, "unknown network mode: bogus"},
-        {{"--net=slirp4netns"}, "--net=slirp4netns is not supported yet by this build of rootlesskit"},
+        {{"--net=slirp4netns"},
+         "--net=slirp4netns is not supported yet by this build of rootlesskit"},
         {{"--mtu=65521"}, ""},
         {{"--mtu=65522"}, "mtu must be <= 65521, got 65522"},
         {{"--mtu=-1"}, "mtu must be <= 65521, got -1"},
@@ -58,7 +59,8 @@ TEST(Validate, Table) {
         {{"--copy-up=etc"}, "--copy-up needs an absolute path, got \"etc\""},
         {{"--copy-up=/"}, "/ cannot be copied up"},
     };
-    for (const auto& c : cases) EXPECT_EQ(check(c.args), c.error) << ::testing::PrintToString(c.args);
+    for (const auto& c : cases)
+        EXPECT_EQ(check(c.args), c.error) << ::testing::PrintToString(c.args);
 }
 
 TEST(Validate, NoCommand) {

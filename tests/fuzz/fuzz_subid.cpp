@@ -1,0 +1,19 @@
+// Purpose: fuzz the /etc/subuid and getsubids parsers and the ID-map construction on their output.
+#include "parent/idmap.hpp"
+#include "parent/subid.hpp"
+
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string_view in(reinterpret_cast<const char*>(data), size);
+    const rk::parent::User user{1001, 1001, "penguin"};
+    if (auto r = rk::parent::parse_subid_file(in, user, "/etc/subuid"))
+        (void)rk::parent::idmap_args(rk::parent::IdKind::Uid, user.uid, *r, user.name);
+    if (auto g = rk::parent::parse_getsubids_output(in)) {
+        std::vector<rk::parent::SubidRange> merged;
+        rk::parent::merge_unique(merged, g->ranges);
+        (void)rk::parent::idmap_args(rk::parent::IdKind::Gid, user.gid, merged, user.name);
+    }
+    return 0;
+}
