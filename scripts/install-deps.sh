@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Purpose: install (as root, from Debian's archive) whatever this machine lacks to build, test
+# and benchmark rootlesskit-cpp. Installs nothing that is already there.
+#   build:   cmake g++ make libfmt-dev libexpected-dev
+#   run:     uidmap (newuidmap/newgidmap, getsubids)
+#   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
+#            bsdutils (script) procps util-linux iproute2
+#   fuzzing: clang libclang-rt-14-dev
+#   bench:   hyperfine rootlesskit (Debian's Go build: the baseline, never used at run time)
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps.sh: run as root (or with sudo)" >&2
+    exit 1
+fi
+want=(cmake g++ make pkg-config libfmt-dev libexpected-dev
+      uidmap
+      googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
+      util-linux iproute2
+      clang libclang-rt-14-dev
+      hyperfine rootlesskit)
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
