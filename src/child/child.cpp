@@ -177,7 +177,11 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (auto s = setup(opts, st); !s) {
         // EOF on the pipe: the parent failed and says why itself.
-        if (s.error().err != EPIPE) log::error("{}", s.error().message());
+        if (s.error().err == EPIPE) return 1;
+        util::Error e = s.error();
+        if ((e.err == EPERM || e.err == EACCES) && e.hint.empty())
+            e.hint = st.privileged_failure_hint;
+        log::error("{}", e.message());
         return 1;
     }
     ::close(st.from_parent);

@@ -157,6 +157,7 @@ util::Result<int> Parent::start_and_wait() {
     startup.listen_fds = act.fds;
     startup.activation_rewrite_pid = act.rewrite_pid;
     startup.driver = driver.get();
+    startup.privileged_failure_hint = apparmor_hint(sysctls);
 
     // 4. The child: one clone() into every namespace.
     pid_t pid = sys::clone_fork(clone_flags(opts_, *driver));

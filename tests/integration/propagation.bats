@@ -33,8 +33,8 @@ SCRIPT
     done
 }
 
-@test "rslave and slave: later host mounts are seen" {
-    for p in rslave slave; do
+@test "rslave, slave, rshared and shared: later host mounts are seen" {
+    for p in rslave slave rshared shared; do
         rm -f "$T/go"
         observe_host_mount $p
         assert_success
