@@ -5,12 +5,26 @@
 #include "parent/parent.hpp"
 #include "util/log.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <fcntl.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
+
+// A caller that closed stdin/stdout/stderr would otherwise see our pipes land on fds 0-2 and
+// reach the command as its stdio.
+static void ensure_stdio_open() {
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int n = ::open("/dev/null", O_RDWR);
+            if (n >= 0 && n != fd) ::close(n); // cannot happen: the lowest free fd is `fd`
+        }
+}
 
 int main(int argc, char** argv) {
     namespace log = rk::util::log;
+    ensure_stdio_open();
     std::vector<std::string> args(argv + 1, argv + argc);
     auto parsed = rk::cli::parse(args);
     if (!parsed) {

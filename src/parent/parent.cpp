@@ -24,6 +24,7 @@
 #include "util/strings.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -104,12 +105,42 @@ class Parent {
 
   private:
     util::Result<int> start_and_wait();
-    int wait_loop(int sfd);
+    // Waits for the child's next start-up message while watching the signalfd: a terminating
+    // signal aborts the start-up, others are kept and forwarded once the child is ready.
+    util::Result<proto::Message> await(int fd, proto::MsgKind kind);
+    int wait_loop();
+    void forward(const signalfd_siginfo& si);
 
     const proto::Options& opts_;
     proto::ChildMain child_main_;
     pid_t child_ = -1;
+    Fd sfd_;
+    std::vector<signalfd_siginfo> pending_;
 };
+
+util::Result<proto::Message> Parent::await(int fd, proto::MsgKind kind) {
+    for (;;) {
+        pollfd pf[2] = {{fd, POLLIN, 0}, {sfd_.get(), POLLIN, 0}};
+        if (sys::retry_eintr([&] { return ::poll(pf, 2, -1); }) < 0)
+            return fail(util::sys_error("poll"));
+        if (pf[0].revents) return proto::expect(fd, kind);
+        signalfd_siginfo si{};
+        if (::read(sfd_.get(), &si, sizeof si) != static_cast<ssize_t>(sizeof si)) continue;
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) continue; // a dead child closes the pipe; the read above sees it
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT)
+            return fail(
+                util::plain_error("start-up interrupted by " + sys::signal_description(sig)));
+        pending_.push_back(si);
+    }
+}
+
+void Parent::forward(const signalfd_siginfo& si) {
+    // A signal the terminal sent to our whole process group has reached the child already;
+    // forwarding it again would deliver it twice (dockerd counts SIGINTs).
+    if (si.ssi_code == SI_KERNEL) return;
+    ::kill(child_, static_cast<int>(si.ssi_signo));
+}
 
 int Parent::run() {
     auto r = start_and_wait();
@@ -140,7 +171,7 @@ util::Result<int> Parent::start_and_wait() {
 
     // 3. Signals: blocked now, read from a signalfd, so none is lost during start-up.
     ::signal(SIGPIPE, SIG_IGN);
-    Fd sfd = RK_TRY(sys::block_and_signalfd(sys::forwarded_signals()));
+    sfd_ = RK_TRY(sys::block_and_signalfd(sys::forwarded_signals()));
 
     Activation act = detect_activation();
     int p2c[2], c2p[2];
@@ -168,7 +199,8 @@ util::Result<int> Parent::start_and_wait() {
     if (pid == 0) {
         p2c_w.reset();
         c2p_r.reset();
-        sfd.reset();
+        sfd_.reset();
+        sd.close_fds(); // the lock belongs to the parent alone
         ::_exit(child_main_(opts_, startup));
     }
     child_ = pid;
@@ -191,12 +223,18 @@ util::Result<int> Parent::start_and_wait() {
     RK_TRY(write_idmaps(pid, uid_args, gid_args));
     log::phase("idmaps written");
     RK_TRY(proto::send(p2c_w.get(), {proto::MsgKind::IdmapDone, {}}));
-    if (!proto::expect(c2p_r.get(), proto::MsgKind::UserNSReady)) return child_failed();
+    if (auto m = await(c2p_r.get(), proto::MsgKind::UserNSReady); !m) {
+        if (m.error().err == EPIPE) return child_failed();
+        return fail(m.error());
+    }
 
     if (!opts_.evacuate_cgroup2.empty()) RK_TRY(evacuate_cgroup2(opts_.evacuate_cgroup2));
     auto payload = RK_TRY(driver->configure_parent(pid, sd.path()));
     if (!proto::send(p2c_w.get(), {proto::MsgKind::NetworkReady, payload})) return child_failed();
-    if (!proto::expect(c2p_r.get(), proto::MsgKind::ChildReady)) return child_failed();
+    if (auto m = await(c2p_r.get(), proto::MsgKind::ChildReady); !m) {
+        if (m.error().err == EPIPE) return child_failed();
+        return fail(m.error());
+    }
     p2c_w.reset();
     c2p_r.reset();
 
@@ -204,32 +242,29 @@ util::Result<int> Parent::start_and_wait() {
     log::phase("child ready");
     RK_TRY(sd.write_child_pid(pid));
     kill_child.dismiss();
-    int code = wait_loop(sfd.get());
-    return code;
+    for (const auto& si : pending_)
+        forward(si);
+    pending_.clear();
+    return wait_loop();
 }
 
 // Forwards signals to the child until it exits; returns the exit code to use.
-int Parent::wait_loop(int sfd) {
+int Parent::wait_loop() {
     for (;;) {
         signalfd_siginfo si{};
-        ssize_t n = sys::retry_eintr([&] { return ::read(sfd, &si, sizeof si); });
+        ssize_t n = sys::retry_eintr([&] { return ::read(sfd_.get(), &si, sizeof si); });
         if (n != static_cast<ssize_t>(sizeof si)) continue;
-        int sig = static_cast<int>(si.ssi_signo);
-        if (sig == SIGCHLD) {
-            int st = 0;
-            pid_t w = sys::retry_eintr([&] { return ::waitpid(child_, &st, WNOHANG); });
-            if (w == child_) {
-                log::phase("child exited");
-                child_ = -1;
-                if (WIFSIGNALED(st)) log::error("child exited: {}", sys::describe_wait_status(st));
-                return exit_code_of(st);
-            }
+        if (si.ssi_signo != SIGCHLD) {
+            forward(si);
             continue;
         }
-        // A signal the terminal sent to our whole process group has reached the child already;
-        // forwarding it again would deliver it twice (dockerd counts SIGINTs).
-        if (si.ssi_code == SI_KERNEL) continue;
-        ::kill(child_, sig);
+        int st = 0;
+        pid_t w = sys::retry_eintr([&] { return ::waitpid(child_, &st, WNOHANG); });
+        if (w != child_) continue;
+        log::phase("child exited");
+        child_ = -1;
+        if (WIFSIGNALED(st)) log::error("child exited: {}", sys::describe_wait_status(st));
+        return exit_code_of(st);
     }
 }
 

@@ -28,6 +28,12 @@ class StateDir {
     util::Status write_child_pid(pid_t pid) const;
     // Removes the directory and everything in it; idempotent.
     void remove();
+    // In a cloned child: drop the fds (and with them nothing else - the parent keeps the lock).
+    void close_fds() {
+        dir_fd_.reset();
+        lock_fd_.reset();
+        removed_ = true;
+    }
 
   private:
     StateDir() = default;

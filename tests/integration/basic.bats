@@ -103,3 +103,9 @@ load helpers
     assert_failure 1
     assert_output --partial 'exec: "--pidns": executable file not found in $PATH'
 }
+
+@test "a caller with closed stdio: our internal fds never become the command's stdio" {
+    run as_user sh -c "exec 0<&-; $RK sh -c 'readlink /proc/self/fd/0'"
+    assert_success
+    assert_output /dev/null
+}
