@@ -2,12 +2,14 @@
 // upstream's order: network flags, then the port driver, then process and mount options.
 #include "cli/flags.hpp"
 #include "net/driver.hpp"
+#include "port/spec.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <map>
 
 namespace rk::cli {
 using util::fail;
@@ -104,6 +106,14 @@ util::Status validate(proto::Options& o) {
     if (o.port_driver == "none" && !o.publish.empty())
         return fail(plain_error("port driver \"none\" does not support publishing ports",
                                 "add --port-driver=builtin and a non-host --net"));
+    // Every -p spec must parse and not conflict with an earlier one (checked even where the
+    // driver ignores them, as upstream does for --port-driver=implicit).
+    std::map<int, port::PortSpec> seen;
+    for (const auto& p : o.publish) {
+        auto spec = RK_TRY(port::parse_port_spec(p));
+        RK_TRY_CTX(port::validate_port_spec(spec, seen), "invalid -p " + p);
+        seen.emplace(static_cast<int>(seen.size()) + 1, spec);
+    }
     if (o.detach_netns)
         return fail(
             plain_error("--detach-netns is not supported yet by this build of rootlesskit"));

@@ -1,0 +1,15 @@
+// Purpose: fuzz the port spec parser; whatever parses must also survive validation.
+#include "port/spec.hpp"
+
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string_view in(reinterpret_cast<const char*>(data), size);
+    if (auto s = rk::port::parse_port_spec(in)) {
+        std::map<int, rk::port::PortSpec> existing{{1, *s}};
+        (void)rk::port::validate_port_spec(*s, existing);
+        (void)rk::port::go_notation(*s);
+    }
+    return 0;
+}

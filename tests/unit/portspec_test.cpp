@@ -1,0 +1,122 @@
+// Purpose: port spec parsing and validation - every case of the spec's table (7.1) and of
+// upstream's TestParsePortSpec / TestValidatePortSpec (8.2).
+#include "port/spec.hpp"
+
+#include <gtest/gtest.h>
+
+namespace rk::port {
+namespace {
+
+TEST(PortSpecParse, Valid) {
+    const std::pair<const char*, PortSpec> cases[] = {
+        {"127.0.0.1:8080:80/tcp", {"tcp", "127.0.0.1", 8080, "", 80}},
+        {"127.0.0.1:8080:80/tcp4", {"tcp4", "127.0.0.1", 8080, "", 80}},
+        {"127.0.0.1:8080:10.0.2.100:80/tcp", {"tcp", "127.0.0.1", 8080, "10.0.2.100", 80}},
+        {"[::1]:8080:80/tcp", {"tcp", "::1", 8080, "", 80}},
+        {"[::1]:8080:[::2]:80/udp", {"udp", "::1", 8080, "::2", 80}},
+        {":28180:80/tcp", {"tcp", "", 28180, "", 80}},
+        {"127.0.0.1 : 28186:80/tcp", {"tcp", "127.0.0.1", 28186, "", 80}},
+        {"127.0.0.1:028188:80/tcp", {"tcp", "127.0.0.1", 28188, "", 80}},
+        {"[127.0.0.1]:8080:80/tcp", {"tcp", "127.0.0.1", 8080, "", 80}},
+        {"0.0.0.0:8080:[::1]:80/tcp4", {"tcp4", "0.0.0.0", 8080, "::1", 80}},
+        {"[::]:8080:[127.0.0.1]:80/tcp6", {"tcp6", "::", 8080, "127.0.0.1", 80}},
+        {"127.0.0.1:8080:80/sctp", {"sctp", "127.0.0.1", 8080, "", 80}},
+    };
+    for (const auto& [in, want] : cases) {
+        auto r = parse_port_spec(in);
+        ASSERT_TRUE(r) << in << ": " << r.error().message();
+        EXPECT_EQ(*r, want) << in;
+    }
+}
+
+TEST(PortSpecParse, Invalid) {
+    for (const char* in : {"bad",
+                           "8080",
+                           "8080:80/tcp",
+                           "localhost:8080:80/tcp",
+                           "::1:8080:80/tcp",
+                           "[fe80::1%eth0]:8080:80/tcp",
+                           "a:b:80:90/tcp",
+                           "127.0.0.1:8080:80/tcp,127.0.0.1:4040:40/tcp",
+                           "127.0.0.1:28202: 80/tcp",
+                           "127.0.0.1:28202:80 /tcp",
+                           "127.0.0.1:28202:80/ tcp",
+                           "127.0.0.1:28202:80/tcp ",
+                           "127.0.0.1:8080:80/TCP",
+                           "127.0.0.1:8080:80/",
+                           "[::1:8080:80/tcp",
+                           "1.2.3.4:x:80/tcp",
+                           "1.2.3.4:80:x/tcp",
+                           ":80/tcp",
+                           "1:2:3:4:5/tcp",
+                           "[::1]x:80:80/tcp"})
+        EXPECT_FALSE(parse_port_spec(in)) << in;
+}
+
+TEST(PortSpecParse, Messages) {
+    EXPECT_EQ(parse_port_spec("8080").error().context,
+              "missing proto in PortSpec string: \"8080\"");
+    EXPECT_EQ(parse_port_spec("1.2.3.4:80:80/x").error().context,
+              "invalid PortSpec string: \"1.2.3.4:80:80/x\": unknown proto: \"x\"");
+    EXPECT_EQ(parse_port_spec("host:80:80/tcp").error().context,
+              "unexpected ParentIP in PortSpec string: \"host:80:80/tcp\"");
+    EXPECT_EQ(parse_port_spec("1.2.3.4:80:host:80/tcp").error().context,
+              "unexpected ChildIP in PortSpec string: \"1.2.3.4:80:host:80/tcp\"");
+    // Unlike upstream, the label names the field that is wrong.
+    EXPECT_NE(parse_port_spec("1.2.3.4:x:80/tcp").error().context.find("unexpected ParentPort"),
+              std::string::npos);
+    EXPECT_NE(parse_port_spec("1.2.3.4:80:y/tcp").error().context.find("unexpected ChildPort"),
+              std::string::npos);
+}
+
+TEST(PortSpecValidate, UpstreamTable) {
+    const std::map<int, PortSpec> existing = {
+        {1, {"tcp", "", 80, "", 80}},
+        {2, {"tcp", "10.10.10.10", 8080, "", 8080}},
+    };
+    const PortSpec base{"tcp", "127.0.0.1", 1001, "", 1001};
+    auto with = [&](auto f) {
+        PortSpec s = base;
+        f(s);
+        return validate_port_spec(s, existing);
+    };
+    EXPECT_TRUE(validate_port_spec(base, existing));
+    for (const char* p : {"", "NaN", "TCP"}) {
+        auto r = with([&](PortSpec& s) { s.proto = p; });
+        ASSERT_FALSE(r) << p;
+        EXPECT_NE(r.error().context.find("unknown proto"), std::string::npos);
+    }
+    for (const char* p : {"udp", "tcp", "sctp"})
+        EXPECT_TRUE(with([&](PortSpec& s) { s.proto = p; }));
+    EXPECT_NE(
+        with([](PortSpec& s) { s.parent_ip = "invalid"; }).error().context.find("invalid ParentIP"),
+        std::string::npos);
+    EXPECT_NE(
+        with([](PortSpec& s) { s.child_ip = "invalid"; }).error().context.find("invalid ChildIP"),
+        std::string::npos);
+    for (int port : {-200, 0, 1000000}) {
+        EXPECT_FALSE(with([&](PortSpec& s) { s.parent_port = port; })) << port;
+        EXPECT_FALSE(with([&](PortSpec& s) { s.child_port = port; })) << port;
+    }
+    for (int port : {20, 500, 1337, 65000}) {
+        EXPECT_TRUE(with([&](PortSpec& s) { s.parent_port = port; })) << port;
+        EXPECT_TRUE(with([&](PortSpec& s) { s.child_port = port; })) << port;
+    }
+    EXPECT_TRUE(validate_port_spec({"udp", "", 80, "", 80}, existing));
+    EXPECT_TRUE(validate_port_spec({"tcp", "10.10.10.11", 8080, "", 8080}, existing));
+    EXPECT_TRUE(validate_port_spec({"tcp", "10.10.10.10", 8081, "", 8080}, existing));
+    EXPECT_EQ(validate_port_spec({"tcp", "", 80, "", 90}, existing).error().context,
+              "conflict with ID 1");
+    EXPECT_EQ(validate_port_spec({"tcp", "10.10.10.10", 8080, "", 8080}, existing).error().context,
+              "conflict with ID 2");
+    // Same port, other proto string or other parent IP string: no conflict at this level.
+    EXPECT_TRUE(validate_port_spec({"tcp4", "", 80, "", 80}, existing));
+    EXPECT_TRUE(validate_port_spec({"tcp", "0.0.0.0", 80, "", 80}, existing));
+}
+
+TEST(PortSpec, GoNotation) {
+    EXPECT_EQ(go_notation({"tcp", "127.0.0.1", 18080, "", 80}), "{tcp 127.0.0.1 18080 80 }");
+}
+
+} // namespace
+} // namespace rk::port
