@@ -93,12 +93,6 @@ const std::vector<FlagDef>& flag_table() {
 
 namespace {
 
-const FlagDef* find_flag(std::string_view name) {
-    for (const auto& f : flag_table())
-        if (f.name == name || (!f.alias.empty() && f.alias == name)) return &f;
-    return nullptr;
-}
-
 bool* bool_field(Options& o, std::string_view n) {
     if (n == "debug") return &o.debug;
     if (n == "disable-host-loopback") return &o.disable_host_loopback;
@@ -141,143 +135,40 @@ std::vector<std::string>* slice_field(Options& o, std::string_view n) {
 
 } // namespace
 
-util::Result<bool> parse_go_bool(std::string_view v) {
-    if (v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "true" || v == "True") return true;
-    if (v == "0" || v == "f" || v == "F" || v == "FALSE" || v == "false" || v == "False")
-        return false;
-    return fail(plain_error("parse error"));
-}
-
-util::Result<long long> parse_go_int(std::string_view v) {
-    bool neg = false;
-    if (!v.empty() && (v[0] == '+' || v[0] == '-')) {
-        neg = v[0] == '-';
-        v.remove_prefix(1);
-    }
-    unsigned base = 10;
-    bool prefixed = false;
-    if (v.size() >= 2 && v[0] == '0') {
-        char c = static_cast<char>(v[1] | 0x20);
-        if (c == 'x')
-            base = 16, prefixed = true;
-        else if (c == 'o')
-            base = 8, prefixed = true;
-        else if (c == 'b')
-            base = 2, prefixed = true;
-        else
-            base = 8; // leading zero: octal, as Go's base 0
-        if (prefixed) v.remove_prefix(2);
-    }
-    if (v.empty()) return fail(plain_error("parse error"));
-    unsigned long long acc = 0;
-    bool any_digit = false, last_underscore = false;
-    bool prev_ok_for_underscore = prefixed; // Go: '_' only after a base prefix or a digit
-    for (char c : v) {
-        if (c == '_') {
-            if (!prev_ok_for_underscore) return fail(plain_error("parse error"));
-            last_underscore = true;
-            prev_ok_for_underscore = false;
-            continue;
-        }
-        last_underscore = false;
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = static_cast<unsigned>(c - '0');
-        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-            d = static_cast<unsigned>((c | 0x20) - 'a' + 10);
-        else
-            return fail(plain_error("parse error"));
-        if (d >= base) return fail(plain_error("parse error"));
-        if (acc > (static_cast<unsigned long long>(INT64_MAX) + 1 - d) / base)
-            return fail(plain_error("value out of range"));
-        acc = acc * base + d;
-        any_digit = true;
-        prev_ok_for_underscore = true;
-    }
-    if (!any_digit || last_underscore) return fail(plain_error("parse error"));
-    if (!neg && acc > static_cast<unsigned long long>(INT64_MAX))
-        return fail(plain_error("value out of range"));
-    return neg ? static_cast<long long>(0 - acc) : static_cast<long long>(acc);
-}
-
 util::Result<ParseResult> parse(const std::vector<std::string>& args) {
     ParseResult r;
     r.opts.lxc_user_nic_binary = proto::default_lxc_user_nic_binary();
+    auto parsed = RK_TRY(parse_go_flags(flag_table(), args));
     bool help = false, version = false;
-    size_t i = 0;
-    for (; i < args.size(); ++i) {
-        std::string_view a = args[i];
-        if (a.size() < 2 || a[0] != '-') break; // first non-flag (or "-") starts the command
-        size_t dashes = 1;
-        if (a[1] == '-') {
-            dashes = 2;
-            if (a.size() == 2) { // "--" terminates the flags and is consumed
-                ++i;
-                break;
-            }
-        }
-        std::string_view body = a.substr(dashes);
-        if (body.empty() || body[0] == '-' || body[0] == '=')
-            return fail(plain_error(fmt::format("bad flag syntax: {}", a)));
-        std::string_view name = body, value;
-        bool has_value = false;
-        if (auto eq = body.find('='); eq != std::string_view::npos) {
-            name = body.substr(0, eq);
-            value = body.substr(eq + 1);
-            has_value = true;
-        }
-        const FlagDef* f = find_flag(name);
-        if (!f)
-            return fail(plain_error(fmt::format("flag provided but not defined: -{}", name),
-                                    "see 'rootlesskit --help'"));
-        if (f->kind == FlagKind::Bool) {
-            bool b = true;
-            if (has_value) {
-                auto pb = parse_go_bool(value);
-                if (!pb)
-                    return fail(plain_error(fmt::format(
-                        "invalid boolean value \"{}\" for -{}: parse error", value, name)));
-                b = *pb;
-            }
-            if (f->name == "help")
-                help = b;
-            else if (f->name == "version")
-                version = b;
+    for (const auto& [def, value] : parsed.flags) {
+        std::string_view name = def->name;
+        switch (def->kind) {
+        case FlagKind::Bool:
+            if (name == "help")
+                help = value == "true";
+            else if (name == "version")
+                version = value == "true";
             else
-                *bool_field(r.opts, f->name) = b;
-            continue;
-        }
-        if (!has_value) {
-            if (i + 1 >= args.size())
-                return fail(plain_error(fmt::format("flag needs an argument: -{}", name)));
-            value = args[++i];
-        }
-        switch (f->kind) {
-        case FlagKind::Int: {
-            auto v = parse_go_int(value);
-            if (!v)
-                return fail(plain_error(fmt::format("invalid value \"{}\" for flag -{}: {}", value,
-                                                    name, v.error().context)));
-            r.opts.mtu = *v; // the only int flag
+                *bool_field(r.opts, name) = value == "true";
             break;
-        }
+        case FlagKind::Int:
+            r.opts.mtu = *parse_go_int(value);
+            break; // the only int flag
         case FlagKind::Slice:
             for (auto part : util::split(value, ','))
-                slice_field(r.opts, f->name)->emplace_back(util::trim(part));
+                slice_field(r.opts, name)->emplace_back(util::trim(part));
             break;
         case FlagKind::String:
-            if (f->name == "print-semver") {
-                r.semver_part = std::string(value);
+            if (name == "print-semver") {
+                r.semver_part = value;
                 r.action = Action::PrintSemver;
             } else {
-                *string_field(r.opts, f->name) = std::string(value);
+                *string_field(r.opts, name) = value;
             }
-            break;
-        case FlagKind::Bool:
             break;
         }
     }
-    r.opts.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+    r.opts.command.assign(args.begin() + static_cast<std::ptrdiff_t>(parsed.next), args.end());
     if (help)
         r.action = Action::Help;
     else if (version)

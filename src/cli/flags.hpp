@@ -4,6 +4,7 @@
 // --copy-up and --publish/-p repeat and split on commas, the last scalar wins.
 #pragma once
 
+#include "cli/goflags.hpp"
 #include "proto/options.hpp"
 #include "util/error.hpp"
 
@@ -21,28 +22,11 @@ struct ParseResult {
     std::string semver_part; // --print-semver value
 };
 
-enum class FlagKind { Bool, String, Int, Slice };
-
-struct FlagDef {
-    std::string_view name;
-    std::string_view alias; // one-letter alias or empty
-    std::string_view category;
-    FlagKind kind;
-    std::string_view usage;
-    std::string_view default_text; // shown as "(default: X)"; empty = not shown
-    bool hidden = false;           // accepted but not listed (feature not built yet)
-};
-
 // The flags in help order (category, then definition order).
 const std::vector<FlagDef>& flag_table();
 
 // Parses argv[1:]. Errors read like Go's: "flag provided but not defined: -foo".
 util::Result<ParseResult> parse(const std::vector<std::string>& args);
-
-// Parses a Go strconv.ParseBool value.
-util::Result<bool> parse_go_bool(std::string_view v);
-// Parses a Go strconv.ParseInt(v, 0, 64) value (0x/0o/0b/0 prefixes, sign, '_' separators).
-util::Result<long long> parse_go_int(std::string_view v);
 
 // --help text (urfave/cli v2 layout: NAME, USAGE, VERSION, DESCRIPTION, OPTIONS by category).
 std::string help_text();

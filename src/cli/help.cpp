@@ -12,17 +12,6 @@ std::string version_string() {
     return RK_VERSION_STRING;
 }
 
-static std::string flag_column(const FlagDef& f) {
-    std::string one = "--" + std::string(f.name);
-    if (f.kind != FlagKind::Bool) one += " value";
-    if (!f.alias.empty()) {
-        one += ", -" + std::string(f.alias);
-        if (f.kind != FlagKind::Bool) one += " value";
-    }
-    if (f.kind == FlagKind::Slice) one += " [ " + one + " ]";
-    return one;
-}
-
 std::string help_text() {
     std::string out = fmt::format(
         "NAME:\n"
@@ -58,22 +47,7 @@ std::string help_text() {
         "OPTIONS:\n",
         version_string());
 
-    std::map<std::string_view, std::vector<const FlagDef*>> cats;
-    size_t width = 0;
-    for (const auto& f : flag_table()) {
-        if (f.hidden) continue;
-        cats[f.category].push_back(&f);
-        width = std::max(width, flag_column(f).size());
-    }
-    for (const auto& [cat, flags] : cats) {
-        out += fmt::format("   {}:\n\n", cat);
-        for (const FlagDef* f : flags) {
-            std::string usage(f->usage);
-            if (!f->default_text.empty()) usage += fmt::format(" (default: {})", f->default_text);
-            out += fmt::format("   {:<{}}  {}\n", flag_column(*f), width, usage);
-        }
-        out += "\n";
-    }
+    out += format_flags(flag_table());
     return out;
 }
 
