@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Purpose: install (as root, from Debian's archive) whatever this machine lacks to build, test
 # and benchmark rootlesskit-cpp. Installs nothing that is already there.
-#   build:   cmake g++ make libfmt-dev libexpected-dev
+#   build:   cmake g++ make libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
 #   run:     uidmap (newuidmap/newgidmap, getsubids)
 #   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
-#            bsdutils (script) procps util-linux iproute2
+#            bsdutils (script) procps util-linux iproute2 curl netcat-openbsd
 #   fuzzing: clang libclang-rt-14-dev
 #   bench:   hyperfine rootlesskit (Debian's Go build: the baseline, never used at run time)
 set -euo pipefail
@@ -12,10 +12,10 @@ if [ "$(id -u)" != 0 ]; then
     echo "install-deps.sh: run as root (or with sudo)" >&2
     exit 1
 fi
-want=(cmake g++ make pkg-config libfmt-dev libexpected-dev
+want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
       uidmap
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
-      util-linux iproute2
+      util-linux iproute2 curl netcat-openbsd
       clang libclang-rt-14-dev
       hyperfine rootlesskit)
 missing=()

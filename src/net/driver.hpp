@@ -7,11 +7,21 @@
 #include "util/error.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <vector>
 
 namespace rk::net {
+
+// What /v1/info reports about the network driver.
+struct DriverInfo {
+    std::string driver;
+    std::vector<std::string> dns;
+    std::string child_ip;
+    bool dynamic_child_ip = false;
+};
 
 class Driver {
   public:
@@ -27,6 +37,8 @@ class Driver {
     virtual util::Status configure_child(const std::string& payload) = 0;
     // Parent half: stop helpers; called once on the way out.
     virtual void shutdown() {}
+    // For /v1/info; nullopt for --net=host (upstream omits the object).
+    virtual std::optional<DriverInfo> info() const = 0;
 };
 
 // Builds the driver selected by --net; a known driver that this build does not implement yet

@@ -13,6 +13,7 @@ class HostDriver final : public Driver {
         return std::string();
     }
     util::Status configure_child(const std::string&) override { return {}; }
+    std::optional<DriverInfo> info() const override { return std::nullopt; }
 };
 
 } // namespace rk::net

@@ -14,6 +14,7 @@ class NoneDriver final : public Driver {
         return std::string();
     }
     util::Status configure_child(const std::string& payload) override;
+    std::optional<DriverInfo> info() const override { return DriverInfo{"none", {}, {}, false}; }
 };
 
 } // namespace rk::net

@@ -10,6 +10,7 @@
 //   signals and waits; the child's exit status becomes ours (255 if it died by a signal).
 #include "parent/parent.hpp"
 
+#include "api/server.hpp"
 #include "net/driver.hpp"
 #include "parent/cgroup.hpp"
 #include "parent/idmap.hpp"
@@ -23,7 +24,11 @@
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <fmt/format.h>
+#include <functional>
+#include <optional>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -108,7 +113,8 @@ class Parent {
     // Waits for the child's next start-up message while watching the signalfd: a terminating
     // signal aborts the start-up, others are kept and forwarded once the child is ready.
     util::Result<proto::Message> await(int fd, proto::MsgKind kind);
-    int wait_loop();
+    int wait_loop(boost::asio::io_context& io);
+    std::optional<int> on_signal();
     void forward(const signalfd_siginfo& si);
 
     const proto::Options& opts_;
@@ -238,34 +244,70 @@ util::Result<int> Parent::start_and_wait() {
     p2c_w.reset();
     c2p_r.reset();
 
-    // 6. Ready: child_pid is the signal that the namespaces are fully set up.
+    // 6. Ready: child_pid, then api.sock - the last readiness artefact.
     log::phase("child ready");
     RK_TRY(sd.write_child_pid(pid));
+    boost::asio::io_context io(1);
+    api::Backend backend;
+    backend.info = [&, pid] {
+        api::Info i;
+        i.version = RK_VERSION_STRING;
+        i.state_dir = sd.path();
+        i.child_pid = pid;
+        if (auto n = driver->info())
+            i.network_driver =
+                api::NetworkDriverInfo{n->driver, n->dns, n->child_ip, n->dynamic_child_ip};
+        return i;
+    };
+    auto server = RK_TRY(api::Server::listen(io, sd.path() + "/api.sock", std::move(backend)));
     kill_child.dismiss();
     for (const auto& si : pending_)
         forward(si);
     pending_.clear();
-    return wait_loop();
+    int code = wait_loop(io);
+    server->close();
+    return code;
 }
 
-// Forwards signals to the child until it exits; returns the exit code to use.
-int Parent::wait_loop() {
-    for (;;) {
-        signalfd_siginfo si{};
-        ssize_t n = sys::retry_eintr([&] { return ::read(sfd_.get(), &si, sizeof si); });
-        if (n != static_cast<ssize_t>(sizeof si)) continue;
-        if (si.ssi_signo != SIGCHLD) {
-            forward(si);
-            continue;
-        }
-        int st = 0;
-        pid_t w = sys::retry_eintr([&] { return ::waitpid(child_, &st, WNOHANG); });
-        if (w != child_) continue;
-        log::phase("child exited");
-        child_ = -1;
-        if (WIFSIGNALED(st)) log::error("child exited: {}", sys::describe_wait_status(st));
-        return exit_code_of(st);
+// Runs the event loop - signals and the API server - until the child exits; returns the exit
+// code to use.
+int Parent::wait_loop(boost::asio::io_context& io) {
+    namespace asio = boost::asio;
+    asio::posix::stream_descriptor signals(io, ::dup(sfd_.get()));
+    int code = 1;
+    std::function<void()> arm = [&] {
+        signals.async_wait(asio::posix::stream_descriptor::wait_read,
+                           [&](boost::system::error_code ec) {
+                               if (ec) return;
+                               if (auto done = on_signal()) {
+                                   code = *done;
+                                   io.stop();
+                                   return;
+                               }
+                               arm();
+                           });
+    };
+    arm();
+    io.run();
+    return code;
+}
+
+// Handles one pending signal; returns the exit code once the child has exited.
+std::optional<int> Parent::on_signal() {
+    signalfd_siginfo si{};
+    ssize_t n = sys::retry_eintr([&] { return ::read(sfd_.get(), &si, sizeof si); });
+    if (n != static_cast<ssize_t>(sizeof si)) return std::nullopt;
+    if (si.ssi_signo != SIGCHLD) {
+        forward(si);
+        return std::nullopt;
     }
+    int st = 0;
+    pid_t w = sys::retry_eintr([&] { return ::waitpid(child_, &st, WNOHANG); });
+    if (w != child_) return std::nullopt;
+    log::phase("child exited");
+    child_ = -1;
+    if (WIFSIGNALED(st)) log::error("child exited: {}", sys::describe_wait_status(st));
+    return exit_code_of(st);
 }
 
 } // namespace

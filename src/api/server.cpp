@@ -1,0 +1,186 @@
+// Purpose: the REST API server (see server.hpp).
+//
+// Each connection is a small state machine: read one request (header and body limits, an idle
+// timer), answer it through route(), and loop while the client keeps the connection alive. A
+// bad request gets a 400 and the connection is closed; nothing a client sends can stop the
+// server or block another client.
+#include "api/server.hpp"
+
+#include "util/log.hpp"
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rk::api {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Local = asio::local::stream_protocol;
+using Stream = beast::basic_stream<Local, asio::any_io_executor, beast::unlimited_rate_policy>;
+
+namespace {
+
+class ServerImpl;
+
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    Session(Local::socket sock, ServerImpl& server) : stream_(std::move(sock)), server_(server) {}
+    void start() { read(); }
+    void stop() { beast::get_lowest_layer(stream_).socket().close(); }
+
+  private:
+    void read();
+    void on_read(beast::error_code ec);
+    void write(http::response<http::string_body> res, bool close);
+
+    Stream stream_;
+    ServerImpl& server_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http::response<http::string_body> res_;
+};
+
+class ServerImpl final : public Server {
+  public:
+    ServerImpl(asio::io_context& io, std::string path, Backend backend, ServerLimits limits)
+        : acceptor_(io), path_(std::move(path)), backend_(std::move(backend)), limits_(limits) {}
+
+    util::Status open() {
+        ::unlink(path_.c_str());
+        beast::error_code ec;
+        acceptor_.open(Local(), ec);
+        if (!ec) acceptor_.bind(Local::endpoint(path_), ec);
+        if (ec) return util::fail(util::sys_error(ec.value(), "cannot create " + path_));
+        // Private to the user even if the state dir is not.
+        if (::chmod(path_.c_str(), 0600) != 0)
+            return util::fail(util::sys_error("cannot chmod " + path_));
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) return util::fail(util::sys_error(ec.value(), "cannot listen on " + path_));
+        accept();
+        return {};
+    }
+
+    void close() override {
+        if (closed_) return;
+        closed_ = true;
+        beast::error_code ec;
+        acceptor_.close(ec);
+        for (auto& s : sessions_)
+            if (auto p = s.lock()) p->stop();
+        sessions_.clear();
+        ::unlink(path_.c_str());
+    }
+    ~ServerImpl() override { close(); }
+
+    const Backend& backend() const { return backend_; }
+    const ServerLimits& limits() const { return limits_; }
+    void forget(Session* s) {
+        for (auto it = sessions_.begin(); it != sessions_.end(); ++it)
+            if (it->lock().get() == s || it->expired()) {
+                sessions_.erase(it);
+                return;
+            }
+    }
+
+  private:
+    void accept() {
+        acceptor_.async_accept([this](beast::error_code ec, Local::socket sock) {
+            if (closed_) return;
+            if (!ec) {
+                // Drop expired entries before counting.
+                std::erase_if(sessions_, [](auto& w) { return w.expired(); });
+                if (sessions_.size() >= limits_.max_connections) {
+                    util::log::debug("api: too many connections, closing one");
+                    sock.close(ec);
+                } else {
+                    auto s = std::make_shared<Session>(std::move(sock), *this);
+                    sessions_.push_back(s);
+                    s->start();
+                }
+            }
+            accept();
+        });
+    }
+
+    Local::acceptor acceptor_;
+    std::string path_;
+    Backend backend_;
+    ServerLimits limits_;
+    std::vector<std::weak_ptr<Session>> sessions_;
+    bool closed_ = false;
+};
+
+void Session::read() {
+    parser_.emplace();
+    parser_->body_limit(server_.limits().max_body);
+    parser_->header_limit(static_cast<std::uint32_t>(server_.limits().max_header));
+    stream_.expires_after(std::chrono::seconds(server_.limits().idle_timeout_seconds));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+}
+
+void Session::on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::bad_descriptor) {
+        server_.forget(this);
+        return;
+    }
+    if (ec) {
+        int status = ec == http::error::body_limit     ? 413
+                     : ec == http::error::header_limit ? 431
+                                                       : 400;
+        http::response<http::string_body> res{static_cast<http::status>(status), 11};
+        res.set(http::field::content_type, "text/plain; charset=utf-8");
+        res.body() = std::string(http::obsolete_reason(static_cast<http::status>(status))) + "\n";
+        write(std::move(res), true);
+        return;
+    }
+    auto& req = parser_->get();
+    auto r = route(std::string_view(req.method_string().data(), req.method_string().size()),
+                   std::string_view(req.target().data(), req.target().size()), req.body(),
+                   server_.backend());
+    http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
+    if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+    res.body() = std::move(r.body);
+    res.keep_alive(req.keep_alive());
+    write(std::move(res), !req.keep_alive());
+}
+
+void Session::write(http::response<http::string_body> res, bool close) {
+    res_ = std::move(res);
+    res_.prepare_payload();
+    stream_.expires_after(std::chrono::seconds(server_.limits().idle_timeout_seconds));
+    http::async_write(stream_, res_,
+                      [self = shared_from_this(), close](beast::error_code ec, size_t) {
+                          if (ec || close) {
+                              beast::error_code ignored;
+                              beast::get_lowest_layer(self->stream_)
+                                  .socket()
+                                  .shutdown(Local::socket::shutdown_send, ignored);
+                              self->server_.forget(self.get());
+                              return;
+                          }
+                          self->read(); // pipelined bytes stay in buffer_ for the next parse
+                      });
+}
+
+} // namespace
+
+util::Result<std::unique_ptr<Server>> Server::listen(asio::io_context& io, const std::string& path,
+                                                     Backend backend, ServerLimits limits) {
+    if (path.size() >= sizeof(sockaddr_un{}.sun_path))
+        return util::fail(util::plain_error(
+            "the socket path " + path + " is longer than the 107 bytes a Unix socket allows",
+            "use a shorter --state-dir"));
+    auto s = std::make_unique<ServerImpl>(io, path, std::move(backend), limits);
+    RK_TRY(s->open());
+    return std::unique_ptr<Server>(std::move(s));
+}
+
+} // namespace rk::api

@@ -1,0 +1,32 @@
+// Purpose: the port driver interface (parent half): what the REST API and `-p` call.
+#pragma once
+
+#include "port/spec.hpp"
+#include "util/error.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rk::port {
+
+struct PortStatus {
+    int id = 0;
+    PortSpec spec;
+};
+
+class Driver {
+  public:
+    virtual ~Driver() = default;
+    virtual std::string name() const = 0;
+    virtual std::vector<std::string> protos() const = 0;
+    virtual bool disallow_loopback_child_ip() const { return false; }
+    // Validates, then starts forwarding; IDs start at 1 and are never reused.
+    virtual util::Result<PortStatus> add(const PortSpec& spec) = 0;
+    // Stops the listener and closes its live connections. "unknown id: N" if none.
+    virtual util::Status remove(int id) = 0;
+    // Sorted by id.
+    virtual std::vector<PortStatus> list() const = 0;
+};
+
+} // namespace rk::port

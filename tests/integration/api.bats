@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# Purpose: the REST API on $STATE_DIR/api.sock and rootlessctl, including compatibility both ways
+# with Debian's Go rootlesskit/rootlessctl 1.1.0, and a server that survives bad clients.
+load helpers
+
+CTL=$RK_TEST_PREFIX/bin/rootlessctl
+GO_RK=/usr/bin/rootlesskit
+GO_CTL=/usr/bin/rootlessctl
+
+start_ours() {
+    rk --state-dir="$T/sd" "$@" sleep infinity >/dev/null 2>"$T/rk.err" &
+    wait_for_file "$T/sd/api.sock"
+    PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
+}
+
+stop_ours() {
+    kill "$PARENT"
+    wait || true
+}
+
+api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
+
+@test "api.sock: private, after child_pid, removed on exit" {
+    start_ours --net=none
+    assert_equal "$(stat -c %a "$T/sd/api.sock")" 600
+    [ -e "$T/sd/child_pid" ]
+    # other users cannot connect
+    run runuser -u rk-nosub -- curl -sS --unix-socket "$T/sd/api.sock" http://x/v1/info
+    assert_failure
+    stop_ours
+    [ ! -e "$T/sd" ]
+}
+
+@test "GET /v1/info for --net=none and --net=host" {
+    start_ours --net=none
+    run api http://rootlesskit/v1/info
+    assert_success
+    assert_output "{\"apiVersion\":\"1.1.1\",\"version\":\"$("$RK" --version | awk '{print $3}')\",\"stateDir\":\"$T/sd\",\"childPID\":$(cat "$T/sd/child_pid"),\"networkDriver\":{\"driver\":\"none\"}}"
+    stop_ours
+    start_ours
+    run api http://rootlesskit/v1/info
+    refute_output --partial networkDriver
+    refute_output --partial portDriver
+    stop_ours
+}
+
+@test "ports endpoints without a port driver, wrong methods, unknown paths" {
+    start_ours --net=none
+    run api -i http://x/v1/ports
+    assert_line --partial 'HTTP/1.1 400'
+    assert_line '{"message":"no PortDriver is available"}'
+    run api -i -X PUT http://x/v1/ports
+    assert_line --partial 'HTTP/1.1 405'
+    run api -i http://x/v2/info
+    assert_line --partial 'HTTP/1.1 404'
+    assert_line '404 page not found'
+    stop_ours
+}
+
+@test "our rootlessctl: info, --json, errors and exit codes" {
+    start_ours --net=none
+    run as_user "$CTL" --socket "$T/sd/api.sock" info
+    assert_success
+    assert_line '- REST API version: 1.1.1'
+    assert_line "- State Directory: $T/sd"
+    assert_line "- Child PID: $(cat "$T/sd/child_pid")"
+    assert_line '- Network Driver: none'
+    run as_user env ROOTLESSKIT_STATE_DIR="$T/sd" "$CTL" info --json
+    assert_success
+    assert_line '    "apiVersion": "1.1.1",'
+    run as_user "$CTL" --socket "$T/sd/api.sock" list-ports
+    assert_failure 1
+    assert_output 'error: no PortDriver is available'
+    run as_user "$CTL" --socket "$T/sd/api.sock" add-ports bad
+    assert_failure 1
+    assert_output --partial 'error: missing proto in PortSpec string: "bad"'
+    run as_user "$CTL" --socket "$T/sd/api.sock" remove-ports
+    assert_failure 1
+    assert_output 'error: no ID specified'
+    run as_user "$CTL" --socket "$T/sd/api.sock" bogus
+    assert_failure 3
+    run as_user "$CTL" info
+    assert_failure 1
+    assert_output 'error: please specify --socket or set $ROOTLESSKIT_STATE_DIR'
+    run as_user "$CTL" --socket "$T/nonexistent" info
+    assert_failure 1
+    assert_output --partial "error: stat $T/nonexistent: No such file or directory"
+    stop_ours
+}
+
+@test "Debian's Go rootlessctl 1.1.0 talks to our api.sock" {
+    [ -x "$GO_CTL" ] || skip "Debian package rootlesskit not installed"
+    start_ours --net=none
+    run as_user "$GO_CTL" --socket "$T/sd/api.sock" info
+    assert_success
+    assert_line '- REST API version: 1.1.1'
+    assert_line "- State Directory: $T/sd"
+    assert_line "- Child PID: $(cat "$T/sd/child_pid")"
+    assert_line '- Network Driver: none'
+    run as_user "$GO_CTL" --socket "$T/sd/api.sock" info --json
+    assert_success
+    assert_line '    "childPID": '"$(cat "$T/sd/child_pid")"','
+    run as_user "$GO_CTL" --socket "$T/sd/api.sock" list-ports
+    assert_failure 1
+    assert_output --partial 'no PortDriver is available'
+    stop_ours
+}
+
+@test "our rootlessctl talks to Debian's Go rootlesskit 1.1.0" {
+    [ -x "$GO_RK" ] || skip "Debian package rootlesskit not installed"
+    as_user "$GO_RK" --state-dir="$T/go" sleep infinity >/dev/null 2>&1 &
+    wait_for_file "$T/go/api.sock"
+    sleep 0.2
+    run as_user "$CTL" --socket "$T/go/api.sock" info
+    assert_success
+    assert_line '- REST API version: 1.1.1'
+    assert_line '- Implementation version: 1.1.0'
+    assert_line "- State Directory: $T/go"
+    run as_user "$CTL" --socket "$T/go/api.sock" list-ports
+    assert_failure 1
+    assert_output 'error: no PortDriver is available'
+    pkill -o -f "^$GO_RK --state-dir=$T/go" || true
+    wait || true
+}
+
+@test "the server survives bad clients: garbage, huge bodies, stalled and 100 concurrent clients" {
+    start_ours --net=none
+    sock="$T/sd/api.sock"
+    # a malformed request gets a 400 and the connection is closed
+    run as_user bash -c "printf 'GARBAGE\r\n\r\n' | timeout 5 nc -U $sock"
+    assert_output --partial 'HTTP/1.1 400'
+    # a body over the limit
+    head -c 200000 /dev/zero | tr '\0' 'x' >"$T/big"
+    chmod 644 "$T/big"
+    run api -o /dev/null -w '%{http_code}' -X POST --data-binary @"$T/big" http://x/v1/ports
+    assert_output 413
+    # a client that connects and never finishes its request does not block others
+    as_user bash -c "(printf 'GET /v1/info HTTP/1.1\r\nHost: x\r\n'; sleep 3) | timeout 4 nc -U $sock" >/dev/null 2>&1 &
+    stalled=$!
+    sleep 0.3
+    run api -o /dev/null -w '%{http_code}' http://x/v1/info
+    assert_output 200
+    # 100 concurrent clients all get answers
+    run as_user bash -c "seq 100 | xargs -P 100 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 --unix-socket $sock http://x/v1/info | sort | uniq -c"
+    assert_success
+    assert_output --regexp '^ *100 200$'
+    wait "$stalled" || true
+    # still alive and well
+    run api http://x/v1/info
+    assert_success
+    stop_ours
+}

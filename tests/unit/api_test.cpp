@@ -1,0 +1,148 @@
+// Purpose: the REST API's routes and JSON documents (spec 3, 3.1, 15.3-15.4), and rootlessctl's
+// table layout (spec 2).
+#include "api/router.hpp"
+#include "ctl/rootlessctl.hpp"
+
+#include <gtest/gtest.h>
+
+namespace rk::api {
+namespace {
+
+// An in-memory port driver, enough to drive every route (the real drivers have their own
+// tests against real sockets).
+class MemoryPorts final : public port::Driver {
+  public:
+    std::string name() const override { return "memory"; }
+    std::vector<std::string> protos() const override { return {"tcp"}; }
+    util::Result<port::PortStatus> add(const port::PortSpec& s) override {
+        std::map<int, port::PortSpec> existing;
+        for (const auto& p : ports_)
+            existing[p.id] = p.spec;
+        RK_TRY(port::validate_port_spec(s, existing));
+        ports_.push_back({next_++, s});
+        return ports_.back();
+    }
+    util::Status remove(int id) override {
+        for (auto it = ports_.begin(); it != ports_.end(); ++it)
+            if (it->id == id) {
+                ports_.erase(it);
+                return {};
+            }
+        return util::fail(util::plain_error("unknown id: " + std::to_string(id)));
+    }
+    std::vector<port::PortStatus> list() const override { return ports_; }
+
+  private:
+    std::vector<port::PortStatus> ports_;
+    int next_ = 1;
+};
+
+Backend backend(port::Driver* d) {
+    return {[] {
+                Info i;
+                i.version = "3.0.1+cpp";
+                i.state_dir = "/tmp/sd";
+                i.child_pid = 42;
+                i.network_driver = NetworkDriverInfo{"slirp4netns", {"10.0.2.3"}, "10.0.2.100"};
+                i.port_driver = PortDriverInfo{"builtin", {"tcp", "tcp4"}, false};
+                return i;
+            },
+            d};
+}
+
+TEST(Api, Info) {
+    auto r = route("GET", "/v1/info", "", backend(nullptr));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(r.body,
+              "{\"apiVersion\":\"1.1.1\",\"version\":\"3.0.1+cpp\",\"stateDir\":\"/tmp/sd\","
+              "\"childPID\":42,\"networkDriver\":{\"driver\":\"slirp4netns\",\"dns\":["
+              "\"10.0.2.3\"],\"childIP\":\"10.0.2.100\"},\"portDriver\":{\"driver\":"
+              "\"builtin\",\"protos\":[\"tcp\",\"tcp4\"]}}");
+    EXPECT_EQ(route("GET", "/v1/info?x=1", "", backend(nullptr)).status, 200);
+}
+
+TEST(Api, NoPortDriver) {
+    for (auto [m, t] :
+         {std::pair{"GET", "/v1/ports"}, {"POST", "/v1/ports"}, {"DELETE", "/v1/ports/1"}}) {
+        auto r = route(m, t, "{}", backend(nullptr));
+        EXPECT_EQ(r.status, 400) << m << t;
+        EXPECT_EQ(r.content_type, "text/plain; charset=utf-8");
+        EXPECT_EQ(r.body, "{\"message\":\"no PortDriver is available\"}\n");
+    }
+}
+
+TEST(Api, PortsLifecycle) {
+    MemoryPorts ports;
+    auto b = backend(&ports);
+    EXPECT_EQ(route("GET", "/v1/ports", "", b).body, "null");
+    auto r = route(
+        "POST", "/v1/ports",
+        R"({"proto":"tcp","parentIP":"127.0.0.1","parentPort":8080,"childPort":80,"x":1} trailing)",
+        b);
+    EXPECT_EQ(r.status, 201);
+    EXPECT_EQ(
+        r.body,
+        R"({"id":1,"spec":{"proto":"tcp","parentIP":"127.0.0.1","parentPort":8080,"childPort":80}})");
+    r = route("POST", "/v1/ports",
+              R"({"proto":"tcp","parentIP":"127.0.0.1","parentPort":8080,"childPort":81})", b);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body, "{\"message\":\"conflict with ID 1\"}\n");
+    r = route("POST", "/v1/ports", R"({"proto":"tcp","parentPort":"8080"})", b);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body, "{\"message\":\"json: cannot unmarshal string into Go struct field "
+                      "Spec.parentPort of type int\"}\n");
+    EXPECT_EQ(route("POST", "/v1/ports", "not json", b).status, 400);
+    EXPECT_EQ(
+        route("GET", "/v1/ports", "", b).body,
+        R"([{"id":1,"spec":{"proto":"tcp","parentIP":"127.0.0.1","parentPort":8080,"childPort":80}}])");
+    r = route("DELETE", "/v1/ports/abc", "", b);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body, "{\"message\":\"bad id abc: strconv.Atoi: parsing \\\"abc\\\": invalid "
+                      "syntax\"}\n");
+    EXPECT_EQ(route("DELETE", "/v1/ports/99", "", b).body, "{\"message\":\"unknown id: 99\"}\n");
+    r = route("DELETE", "/v1/ports/1", "", b);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "");
+    EXPECT_EQ(route("GET", "/v1/ports", "", b).body, "null");
+}
+
+TEST(Api, MethodsAndPaths) {
+    MemoryPorts ports;
+    auto b = backend(&ports);
+    for (auto [m, t] :
+         {std::pair{"PUT", "/v1/ports"}, {"POST", "/v1/info"}, {"GET", "/v1/ports/1"}}) {
+        auto r = route(m, t, "", b);
+        EXPECT_EQ(r.status, 405) << m << t;
+        EXPECT_EQ(r.body, "");
+    }
+    for (auto t : {"/v2/info", "/v1/info/", "/", "/v1/ports/1/x", "/v1/ports/"}) {
+        auto r = route("GET", t, "", b);
+        EXPECT_EQ(r.status, 404) << t;
+        EXPECT_EQ(r.body, "404 page not found\n");
+    }
+}
+
+TEST(Api, GoEscaping) {
+    EXPECT_EQ(error_body("a<b>&c"), "{\"message\":\"a\\u003cb\\u003e\\u0026c\"}\n");
+}
+
+TEST(Api, ParseInfoRoundTrip) {
+    auto i = backend(nullptr).info();
+    auto back = parse_info_json(to_json(i));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(to_json(*back), to_json(i));
+}
+
+TEST(Ctl, TabwriterMatchesUpstream) {
+    std::string t =
+        ctl::tabwrite({{"ID", "PROTO", "PARENTIP", "PARENTPORT", "CHILDIP", "CHILDPORT"},
+                       {"1", "tcp", "127.0.0.1", "28080", "", "80"},
+                       {"5", "tcp6", "::1", "28084", "::1", "84"}});
+    EXPECT_EQ(t, "ID    PROTO    PARENTIP     PARENTPORT    CHILDIP    CHILDPORT    \n"
+                 "1     tcp      127.0.0.1    28080                    80           \n"
+                 "5     tcp6     ::1          28084         ::1        84           \n");
+}
+
+} // namespace
+} // namespace rk::api
