@@ -13,6 +13,7 @@
 
 #include "child/mounts.hpp"
 #include "net/driver.hpp"
+#include "port/builtin/dial.hpp"
 #include "proto/channel.hpp"
 #include "sys/fs.hpp"
 #include "sys/process.hpp"
@@ -28,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <thread>
 
 extern char** environ;
 
@@ -186,6 +188,11 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     }
     ::close(st.from_parent);
     ::close(st.to_parent);
+    if (st.dial_fd >= 0) {
+        // The builtin port driver's dialer: connects inside our network namespace for the
+        // parent. A thread, so that the supervisor loop below stays as it is.
+        std::thread(port::builtin::serve_dial_requests, st.dial_fd).detach();
+    }
 
     ::setenv("ROOTLESSKIT_STATE_DIR", st.state_dir.c_str(), 1);
     ::setenv("ROOTLESSKIT_PARENT_EUID", std::to_string(st.parent_euid).c_str(), 1);

@@ -160,7 +160,7 @@ util::Status validate(proto::Options& o) {
     }
 
     // Not built yet (later work): the driver itself says so when it is created.
-    if (o.port_driver != "none")
+    if (o.port_driver != "none" && o.port_driver != "builtin")
         return fail(plain_error("--port-driver=" + o.port_driver +
                                 " is not supported yet by this build of rootlesskit"));
     return {};

@@ -17,6 +17,7 @@
 #include "parent/preflight.hpp"
 #include "parent/statedir.hpp"
 #include "parent/subid.hpp"
+#include "port/builtin/driver.hpp"
 #include "proto/channel.hpp"
 #include "sys/process.hpp"
 #include "sys/signals.hpp"
@@ -32,6 +33,7 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 namespace rk::parent {
@@ -185,6 +187,16 @@ util::Result<int> Parent::start_and_wait() {
         return fail(util::sys_error("pipe2"));
     Fd p2c_r(p2c[0]), p2c_w(p2c[1]), c2p_r(c2p[0]), c2p_w(c2p[1]);
 
+    // The builtin port driver's dial channel (see port/builtin/dial.hpp).
+    Fd dial_parent, dial_child;
+    if (opts_.port_driver == "builtin") {
+        int sp[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
+            return fail(util::sys_error("socketpair"));
+        dial_parent.reset(sp[0]);
+        dial_child.reset(sp[1]);
+    }
+
     proto::ChildStartup startup;
     startup.from_parent = p2c_r.get();
     startup.to_parent = c2p_w.get();
@@ -195,6 +207,7 @@ util::Result<int> Parent::start_and_wait() {
     startup.activation_rewrite_pid = act.rewrite_pid;
     startup.driver = driver.get();
     startup.privileged_failure_hint = apparmor_hint(sysctls);
+    startup.dial_fd = dial_child.get();
 
     // 4. The child: one clone() into every namespace.
     pid_t pid = sys::clone_fork(clone_flags(opts_, *driver));
@@ -206,6 +219,7 @@ util::Result<int> Parent::start_and_wait() {
         p2c_w.reset();
         c2p_r.reset();
         sfd_.reset();
+        dial_parent.reset();
         sd.close_fds(); // the lock belongs to the parent alone
         ::_exit(child_main_(opts_, startup));
     }
@@ -214,6 +228,7 @@ util::Result<int> Parent::start_and_wait() {
     util::Defer kill_child([&] { sys::kill_and_reap(child_); });
     p2c_r.reset();
     c2p_w.reset();
+    dial_child.reset();
     log::debug("child pid {}", pid);
 
     // A child that fails during start-up prints its own reason; we only pass on its status.
@@ -244,11 +259,24 @@ util::Result<int> Parent::start_and_wait() {
     p2c_w.reset();
     c2p_r.reset();
 
-    // 6. Ready: child_pid, then api.sock - the last readiness artefact.
+    // 6. The port driver, and every -p spec published in order; a failure aborts start-up.
+    boost::asio::io_context io(1);
+    std::unique_ptr<port::Driver> ports;
+    if (opts_.port_driver == "builtin")
+        ports = port::builtin::make_driver(io, std::move(dial_parent));
+    if (ports) {
+        for (const auto& p : opts_.publish) {
+            auto spec = RK_TRY(port::parse_port_spec(p));
+            if (auto st = ports->add(spec); !st)
+                return fail(st.error().wrap("failed to expose port " + port::go_notation(spec)));
+        }
+    }
+
+    // 7. Ready: child_pid, then api.sock - the last readiness artefact.
     log::phase("child ready");
     RK_TRY(sd.write_child_pid(pid));
-    boost::asio::io_context io(1);
     api::Backend backend;
+    backend.ports = ports.get();
     backend.info = [&, pid] {
         api::Info i;
         i.version = RK_VERSION_STRING;
@@ -257,6 +285,9 @@ util::Result<int> Parent::start_and_wait() {
         if (auto n = driver->info())
             i.network_driver =
                 api::NetworkDriverInfo{n->driver, n->dns, n->child_ip, n->dynamic_child_ip};
+        if (ports)
+            i.port_driver = api::PortDriverInfo{ports->name(), ports->protos(),
+                                                ports->disallow_loopback_child_ip()};
         return i;
     };
     auto server = RK_TRY(api::Server::listen(io, sd.path() + "/api.sock", std::move(backend)));
@@ -266,6 +297,7 @@ util::Result<int> Parent::start_and_wait() {
     pending_.clear();
     int code = wait_loop(io);
     server->close();
+    ports.reset(); // closes listeners and live flows before the io_context goes
     return code;
 }
 

@@ -21,6 +21,8 @@ struct ChildStartup {
     int listen_fds = 0;                  // systemd socket activation: fds 3..3+N-1 pass through
     bool activation_rewrite_pid = false; // LISTEN_PID named the parent: rewrite it for the target
     net::Driver* driver = nullptr;
+    // The child's end of the builtin port driver's dial socketpair; -1 without that driver.
+    int dial_fd = -1;
     // Added to EPERM/EACCES errors of the child's first privileged steps (e.g. the AppArmor
     // profile to install where AppArmor restricts user namespaces); empty if none applies.
     std::string privileged_failure_hint;

@@ -1,0 +1,421 @@
+// Purpose: the builtin port driver, parent half (see driver.hpp).
+//
+// Theory of Operation
+//   add(): validate, bind+listen with upstream's family rules, start accepting.
+//   accept: a Flow is created for the client and a DialRequest (seq, target) goes to the child;
+//   the child's reply carries the connected socket, which completes the Flow (or, on error,
+//   closes the client: it sees an accepted, then closed, connection - as with upstream).
+//   Flow: two halves, client->backend and backend->client, each moving bytes with splice(2)
+//   through a pipe of its own; a half that reads EOF drains its pipe and shuts down the write
+//   side of its destination (half-close); when both halves are done, or either fails, the flow
+//   closes both sockets. Errors touch only that flow. remove() closes the listener and every
+//   live flow of that port.
+#include "port/builtin/driver.hpp"
+
+#include "port/builtin/dial.hpp"
+#include "sys/fs.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+#include <arpa/inet.h>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <deque>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <ifaddrs.h>
+#include <map>
+#include <netinet/in.h>
+#include <set>
+#include <sys/socket.h>
+#include <unordered_map>
+
+namespace rk::port::builtin {
+namespace asio = boost::asio;
+using Desc = asio::posix::stream_descriptor;
+using util::fail;
+using util::Fd;
+using util::plain_error;
+
+std::string host_gateway_ip() {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return {};
+    std::string ip;
+    for (ifaddrs* i = list; i && ip.empty(); i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+        if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127) continue;
+        char buf[INET_ADDRSTRLEN];
+        if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf)) ip = buf;
+    }
+    ::freeifaddrs(list);
+    return ip;
+}
+
+std::string dial_target(const PortSpec& s, const std::string& gw) {
+    if (!s.child_ip.empty()) return s.child_ip;
+    if (!s.parent_ip.empty() && s.parent_ip != "0.0.0.0" && s.parent_ip != gw) return s.parent_ip;
+    return "127.0.0.1";
+}
+
+namespace {
+
+constexpr size_t kPipeChunk = 1 << 20;
+
+bool is_v4(const std::string& ip) {
+    in_addr a{};
+    return ::inet_pton(AF_INET, ip.c_str(), &a) == 1;
+}
+
+// Upstream's (Go net.Listen) family rules, spec 7.2.
+util::Result<Fd> make_listener(const PortSpec& s) {
+    bool v6only = false;
+    int family;
+    std::string ip = s.parent_ip;
+    std::string base = s.proto.substr(0, 3);
+    char suffix = s.proto.size() == 4 ? s.proto[3] : 0;
+    auto no_addr = [&] {
+        return fail(plain_error(
+            fmt::format("listen {} {}: no suitable address found", s.proto, s.parent_ip)));
+    };
+    if (suffix == '4') {
+        if (!ip.empty() && !is_v4(ip)) return no_addr();
+        family = AF_INET;
+        if (ip.empty()) ip = "0.0.0.0";
+    } else if (suffix == '6') {
+        if (!ip.empty() && is_v4(ip)) return no_addr();
+        family = AF_INET6;
+        v6only = true;
+        if (ip.empty()) ip = "::";
+    } else if (ip.empty() || ip == "0.0.0.0" || ip == "::") {
+        family = AF_INET6; // dual-stack
+        ip = "::";
+    } else {
+        family = is_v4(ip) ? AF_INET : AF_INET6;
+    }
+    int type = base == "udp" ? SOCK_DGRAM : SOCK_STREAM;
+    Fd fd(::socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return fail(util::sys_error("socket"));
+    int one = 1, v6 = v6only ? 1 : 0;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (family == AF_INET) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(static_cast<uint16_t>(s.parent_port));
+        ::inet_pton(AF_INET, ip.c_str(), &sin->sin_addr);
+        len = sizeof *sin;
+    } else {
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(static_cast<uint16_t>(s.parent_port));
+        ::inet_pton(AF_INET6, ip.c_str(), &sin6->sin6_addr);
+        len = sizeof *sin6;
+    }
+    std::string where = family == AF_INET6 ? fmt::format("[{}]:{}", ip, s.parent_port)
+                                           : fmt::format("{}:{}", ip, s.parent_port);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        auto e = util::sys_error(fmt::format("listen {} {}: bind", s.proto, where));
+        if ((e.err == EACCES || e.err == EPERM) && s.parent_port < 1024) {
+            auto start = sys::read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+            std::string cur = start ? std::string(util::trim(*start)) : "1024";
+            e.context =
+                fmt::format("cannot expose privileged port {}: ", s.parent_port) + e.context;
+            e.hint = fmt::format(
+                "add 'net.ipv4.ip_unprivileged_port_start={}' to /etc/sysctl.conf (currently {}), "
+                "or set CAP_NET_BIND_SERVICE on the rootlesskit binary (setcap "
+                "cap_net_bind_service=ep), or choose a port number >= {}",
+                s.parent_port, cur, cur);
+        }
+        return fail(e);
+    }
+    if (type == SOCK_STREAM && ::listen(fd.get(), SOMAXCONN) != 0)
+        return fail(util::sys_error(fmt::format("listen {} {}", s.proto, where)));
+    return fd;
+}
+
+class Port;
+
+// One direction of a flow: bytes from `from` to `to` through a pipe.
+struct Half {
+    Desc* from;
+    Desc* to;
+    Fd pipe_r, pipe_w;
+    size_t buffered = 0;
+    bool eof = false;
+    bool done = false;
+};
+
+class Flow : public std::enable_shared_from_this<Flow> {
+  public:
+    Flow(asio::io_context& io, Fd client) : client_(io, client.release()), backend_(io) {}
+
+    util::Status start(Fd backend) {
+        backend_.assign(backend.release());
+        for (Half* h : {&up_, &down_}) {
+            int p[2];
+            if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return fail(util::sys_error("pipe2"));
+            h->pipe_r.reset(p[0]);
+            h->pipe_w.reset(p[1]);
+        }
+        up_.from = &client_;
+        up_.to = &backend_;
+        down_.from = &backend_;
+        down_.to = &client_;
+        pump(up_);
+        pump(down_);
+        return {};
+    }
+
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        boost::system::error_code ec;
+        client_.close(ec);
+        backend_.close(ec);
+    }
+    bool closed() const { return closed_; }
+
+  private:
+    void pump(Half& h) {
+        if (closed_ || h.done) return;
+        for (;;) {
+            bool progressed = false;
+            if (!h.eof && h.buffered < kPipeChunk) {
+                ssize_t n = ::splice(h.from->native_handle(), nullptr, h.pipe_w.get(), nullptr,
+                                     kPipeChunk - h.buffered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                if (n > 0) {
+                    h.buffered += static_cast<size_t>(n);
+                    progressed = true;
+                } else if (n == 0) {
+                    h.eof = true;
+                    progressed = true;
+                } else if (errno != EAGAIN && errno != EINTR) {
+                    return close();
+                }
+            }
+            if (h.buffered > 0) {
+                ssize_t m = ::splice(h.pipe_r.get(), nullptr, h.to->native_handle(), nullptr,
+                                     h.buffered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                if (m > 0) {
+                    h.buffered -= static_cast<size_t>(m);
+                    progressed = true;
+                } else if (m < 0 && errno != EAGAIN && errno != EINTR) {
+                    return close();
+                }
+            }
+            if (h.eof && h.buffered == 0) {
+                ::shutdown(h.to->native_handle(), SHUT_WR);
+                h.done = true;
+                if (up_.done && down_.done) close();
+                return;
+            }
+            if (progressed) continue;
+            // Blocked: wait for the side that holds us up.
+            auto self = shared_from_this();
+            if (h.buffered > 0) {
+                h.to->async_wait(Desc::wait_write, [self, &h](boost::system::error_code ec) {
+                    if (!ec) self->pump(h);
+                });
+            } else {
+                h.from->async_wait(Desc::wait_read, [self, &h](boost::system::error_code ec) {
+                    if (!ec) self->pump(h);
+                });
+            }
+            return;
+        }
+    }
+
+    Desc client_;
+    Desc backend_;
+    Half up_, down_;
+    bool closed_ = false;
+};
+
+class BuiltinDriver;
+
+// A published port: its listener and its live flows.
+class Port {
+  public:
+    Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, Fd listener)
+        : driver_(d), id_(id), spec_(std::move(spec)), listener_(io, listener.release()) {}
+    void start() { accept(); }
+    void close() {
+        boost::system::error_code ec;
+        listener_.close(ec);
+        for (auto& w : flows_)
+            if (auto f = w.lock()) f->close();
+        flows_.clear();
+    }
+    const PortSpec& spec() const { return spec_; }
+    int id() const { return id_; }
+
+  private:
+    void accept();
+
+    BuiltinDriver& driver_;
+    int id_;
+    PortSpec spec_;
+    Desc listener_;
+    std::vector<std::weak_ptr<Flow>> flows_;
+};
+
+class BuiltinDriver final : public port::Driver {
+  public:
+    BuiltinDriver(asio::io_context& io, Fd dial)
+        : io_(io), dial_(io, dial.release()), gateway_(host_gateway_ip()) {
+        read_replies();
+    }
+    ~BuiltinDriver() override {
+        for (auto& [id, p] : ports_)
+            p->close();
+    }
+
+    std::string name() const override { return "builtin"; }
+    std::vector<std::string> protos() const override { return {"tcp", "tcp4", "tcp6"}; }
+
+    util::Result<PortStatus> add(const PortSpec& spec) override {
+        std::map<int, PortSpec> existing;
+        for (const auto& [id, p] : ports_)
+            existing.emplace(id, p->spec());
+        RK_TRY(validate_port_spec(spec, existing));
+        if (spec.proto.rfind("tcp", 0) != 0)
+            return fail(plain_error("unsupported port protocol " + spec.proto +
+                                    " (the builtin driver of this build forwards tcp, tcp4 and "
+                                    "tcp6 only so far)"));
+        auto fd = RK_TRY(make_listener(spec));
+        int id = next_id_++;
+        auto p = std::make_unique<Port>(*this, io_, id, spec, std::move(fd));
+        p->start();
+        ports_.emplace(id, std::move(p));
+        return PortStatus{id, spec};
+    }
+
+    util::Status remove(int id) override {
+        auto it = ports_.find(id);
+        if (it == ports_.end()) return fail(plain_error(fmt::format("unknown id: {}", id)));
+        it->second->close();
+        ports_.erase(it);
+        return {};
+    }
+
+    std::vector<PortStatus> list() const override {
+        std::vector<PortStatus> out;
+        for (const auto& [id, p] : ports_)
+            out.push_back({id, p->spec()});
+        return out;
+    }
+
+    // Asks the child for a connection to the spec's target; `done` gets the socket or an error.
+    void dial(const PortSpec& spec, std::function<void(util::Result<Fd>)> done) {
+        auto req =
+            make_request(next_seq_++, SOCK_STREAM, dial_target(spec, gateway_), spec.child_port);
+        if (!req) return done(fail(req.error()));
+        pending_.emplace(req->seq, std::move(done));
+        outbox_.push_back(*req);
+        flush();
+    }
+
+  private:
+    void flush() {
+        while (!outbox_.empty()) {
+            ssize_t n = ::send(dial_.native_handle(), &outbox_.front(), sizeof(DialRequest),
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) {
+                if (!flushing_) {
+                    flushing_ = true;
+                    dial_.async_wait(Desc::wait_write, [this](boost::system::error_code ec) {
+                        flushing_ = false;
+                        if (!ec) flush();
+                    });
+                }
+                return;
+            }
+            DialRequest req = outbox_.front();
+            outbox_.pop_front();
+            if (n < 0) fail_pending(req.seq, util::sys_error("cannot reach the child"));
+        }
+    }
+
+    void fail_pending(uint32_t seq, util::Error e) {
+        auto it = pending_.find(seq);
+        if (it == pending_.end()) return;
+        auto cb = std::move(it->second);
+        pending_.erase(it);
+        cb(fail(std::move(e)));
+    }
+
+    void read_replies() {
+        dial_.async_wait(Desc::wait_read, [this](boost::system::error_code ec) {
+            if (ec) return;
+            for (;;) {
+                auto r = read_reply(dial_.native_handle());
+                if (!r) {
+                    if (r.error().err == EAGAIN) break;
+                    util::log::debug("builtin port driver: {}", r.error().message());
+                    return; // the child is gone; its exit ends everything soon
+                }
+                auto& [rep, fd] = *r;
+                auto it = pending_.find(rep.seq);
+                if (it == pending_.end()) continue;
+                auto cb = std::move(it->second);
+                pending_.erase(it);
+                if (rep.err != 0 || !fd)
+                    cb(fail(util::sys_error(rep.err ? rep.err : EPROTO, "dial")));
+                else
+                    cb(std::move(fd));
+            }
+            read_replies();
+        });
+    }
+
+    asio::io_context& io_;
+    Desc dial_;
+    std::string gateway_;
+    std::map<int, std::unique_ptr<Port>> ports_;
+    int next_id_ = 1;
+    uint32_t next_seq_ = 1;
+    std::unordered_map<uint32_t, std::function<void(util::Result<Fd>)>> pending_;
+    std::deque<DialRequest> outbox_;
+    bool flushing_ = false;
+
+    friend class Port;
+};
+
+void Port::accept() {
+    listener_.async_wait(Desc::wait_read, [this](boost::system::error_code ec) {
+        if (ec) return;
+        for (;;) {
+            Fd client(::accept4(listener_.native_handle(), nullptr, nullptr,
+                                SOCK_CLOEXEC | SOCK_NONBLOCK));
+            if (!client) {
+                if (errno == EINTR || errno == ECONNABORTED) continue;
+                if (errno != EAGAIN)
+                    util::log::warn("accept on port {}: {}", id_, std::strerror(errno));
+                break;
+            }
+            std::erase_if(flows_, [](auto& w) { return w.expired(); });
+            auto flow = std::make_shared<Flow>(driver_.io_, std::move(client));
+            flows_.push_back(flow);
+            driver_.dial(spec_, [flow](util::Result<Fd> backend) {
+                if (flow->closed()) return;
+                if (!backend) {
+                    util::log::debug("builtin: {}", backend.error().message());
+                    return flow->close(); // the client sees accept + close, as upstream
+                }
+                if (auto st = flow->start(std::move(*backend)); !st) flow->close();
+            });
+        }
+        accept();
+    });
+}
+
+} // namespace
+
+std::unique_ptr<port::Driver> make_driver(asio::io_context& io, Fd dial_sock) {
+    return std::make_unique<BuiltinDriver>(io, std::move(dial_sock));
+}
+
+} // namespace rk::port::builtin
