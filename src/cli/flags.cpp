@@ -63,8 +63,8 @@ const std::vector<FlagDef>& flag_table() {
         {"vpnkit-binary", "", "Network [vpnkit]", FlagKind::String,
          "path of the VPNKit binary for --net=vpnkit", "\"vpnkit\"", true},
 
-        {"port-driver", "", "Port", FlagKind::String, "port driver for a non-host network [none, builtin]",
-         "\"none\""},
+        {"port-driver", "", "Port", FlagKind::String,
+         "port driver for a non-host network [none, builtin]", "\"none\""},
         {"publish", "p", "Port", FlagKind::Slice, "publish ports, e.g. \"127.0.0.1:8080:80/tcp\"",
          ""},
         {"source-ip-transparent", "", "Port", FlagKind::Bool,

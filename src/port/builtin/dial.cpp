@@ -4,10 +4,13 @@
 #include "sys/syscalls.hpp"
 
 #include <arpa/inet.h>
+#include <chrono>
 #include <cstring>
+#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
+#include <unordered_map>
+#include <vector>
 
 namespace rk::port::builtin {
 
@@ -27,9 +30,9 @@ util::Result<DialRequest> make_request(uint32_t seq, int type, const std::string
 
 namespace {
 
-// Connects inside our network namespace; returns the socket or -errno.
-int dial(const DialRequest& r) {
-    int fd = ::socket(r.family, r.type | SOCK_CLOEXEC, 0);
+// Starts a non-blocking connect inside our network namespace; returns the socket or -errno.
+int start_connect(const DialRequest& r, bool& in_progress) {
+    int fd = ::socket(r.family, r.type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -errno;
     sockaddr_storage ss{};
     socklen_t len = 0;
@@ -46,17 +49,17 @@ int dial(const DialRequest& r) {
         std::memcpy(&sin6->sin6_addr, r.addr, 16);
         len = sizeof *sin6;
     }
-    // A target that does not answer must not hold the dialer up for long.
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    in_progress = false;
     if (sys::retry_eintr([&] { return ::connect(fd, reinterpret_cast<sockaddr*>(&ss), len); }) !=
         0) {
+        if (errno == EINPROGRESS) {
+            in_progress = true;
+            return fd;
+        }
         int err = errno;
         ::close(fd);
         return -err;
     }
-    timeval none{0, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
     return fd;
 }
 
@@ -75,25 +78,85 @@ void send_reply(int sock, const DialReply& rep, int fd) {
         c->cmsg_len = CMSG_LEN(sizeof(int));
         std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
     }
+    // The channel is blocking on this side: a full buffer just waits for the parent.
     sys::retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); });
 }
 
+struct Connecting {
+    uint32_t seq;
+    std::chrono::steady_clock::time_point deadline;
+};
+
 } // namespace
 
+// Theory of Operation: one epoll set holds the channel and every connect in progress, so a
+// slow or unanswered target (a full listen backlog retransmits SYNs for seconds) never holds
+// up the others. A connect that has not completed after 10 s is answered with ETIMEDOUT.
 void serve_dial_requests(int sock) {
+    util::Fd ep(::epoll_create1(EPOLL_CLOEXEC));
+    if (!ep) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = sock;
+    ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, sock, &ev);
+    std::unordered_map<int, Connecting> connecting;
+    auto finish = [&](int fd, int err) {
+        auto it = connecting.find(fd);
+        if (it == connecting.end()) return;
+        ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
+        send_reply(sock, {it->second.seq, err}, err == 0 ? fd : -1);
+        connecting.erase(it);
+        ::close(fd);
+    };
     for (;;) {
-        DialRequest req;
-        ssize_t n = sys::retry_eintr([&] { return ::recv(sock, &req, sizeof req, 0); });
-        if (n <= 0) return; // the parent is gone or closed the channel
-        if (n != static_cast<ssize_t>(sizeof req) ||
-            (req.family != AF_INET && req.family != AF_INET6) ||
-            (req.type != SOCK_STREAM && req.type != SOCK_DGRAM)) {
-            send_reply(sock, {req.seq, EINVAL}, -1);
-            continue;
+        epoll_event events[64];
+        int n = sys::retry_eintr([&] { return ::epoll_wait(ep.get(), events, 64, 1000); });
+        if (n < 0) return;
+        for (int i = 0; i < n; ++i) {
+            int fd = events[i].data.fd;
+            if (fd != sock) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                finish(fd, err);
+                continue;
+            }
+            DialRequest req;
+            ssize_t got =
+                sys::retry_eintr([&] { return ::recv(sock, &req, sizeof req, MSG_DONTWAIT); });
+            if (got == 0) return; // the parent is gone or closed the channel
+            if (got < 0) {
+                if (errno == EAGAIN) continue;
+                return;
+            }
+            if (got != static_cast<ssize_t>(sizeof req) ||
+                (req.family != AF_INET && req.family != AF_INET6) ||
+                (req.type != SOCK_STREAM && req.type != SOCK_DGRAM)) {
+                send_reply(sock, {req.seq, EINVAL}, -1);
+                continue;
+            }
+            bool in_progress = false;
+            int cfd = start_connect(req, in_progress);
+            if (cfd < 0) {
+                send_reply(sock, {req.seq, -cfd}, -1);
+            } else if (!in_progress) {
+                send_reply(sock, {req.seq, 0}, cfd);
+                ::close(cfd);
+            } else {
+                connecting[cfd] = {req.seq,
+                                   std::chrono::steady_clock::now() + std::chrono::seconds(10)};
+                epoll_event cev{};
+                cev.events = EPOLLOUT;
+                cev.data.fd = cfd;
+                ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, cfd, &cev);
+            }
         }
-        int fd = dial(req);
-        send_reply(sock, {req.seq, fd < 0 ? -fd : 0}, fd);
-        if (fd >= 0) ::close(fd);
+        auto now = std::chrono::steady_clock::now();
+        std::vector<int> expired;
+        for (const auto& [fd, c] : connecting)
+            if (c.deadline <= now) expired.push_back(fd);
+        for (int fd : expired)
+            finish(fd, ETIMEDOUT);
     }
 }
 

@@ -152,6 +152,10 @@ class Flow : public std::enable_shared_from_this<Flow> {
     Flow(asio::io_context& io, Fd client) : client_(io, client.release()), backend_(io) {}
 
     util::Status start(Fd backend) {
+        // splice(2) on a blocking socket would stall the whole event loop.
+        int fl = ::fcntl(backend.get(), F_GETFL);
+        if (fl < 0 || ::fcntl(backend.get(), F_SETFL, fl | O_NONBLOCK) != 0)
+            return fail(util::sys_error("fcntl O_NONBLOCK"));
         backend_.assign(backend.release());
         for (Half* h : {&up_, &down_}) {
             int p[2];

@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# Purpose: the builtin port driver with a real server inside --net=none and real clients on the
+# host: upstream's integration-port.sh family cases, removal, conflicts, privileged ports, and
+# 1000 concurrent connections without an fd leak.
+load helpers
+
+CTL=$RK_TEST_PREFIX/bin/rootlessctl
+
+# Starts rootlesskit with the builtin driver running $server inside (default: two busybox
+# httpd, on 0.0.0.0:80 and [::1]... busybox httpd listens dual-stack on :80).
+start_rk() {
+    echo "rk-port-test" >"$T/index.html"
+    chmod 644 "$T/index.html"
+    rk --state-dir="$T/sd" --net=none --port-driver=builtin "$@" \
+        busybox httpd -f -p 80 -h "$T" >/dev/null 2>"$T/rk.err" &
+    wait_for_file "$T/sd/api.sock"
+    PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
+    sleep 0.2
+}
+stop_rk() {
+    kill "$PARENT" 2>/dev/null || true
+    wait || true
+}
+ctl() { as_user "$CTL" --socket "$T/sd/api.sock" "$@"; }
+get() { curl -sS -m 3 -g "http://$1/index.html"; }
+
+@test "-p at start-up: reachable on 127.0.0.1, and listed" {
+    start_rk -p 127.0.0.1:18180:80/tcp
+    run get 127.0.0.1:18180
+    assert_output rk-port-test
+    run ctl list-ports
+    assert_line --regexp '^1 +tcp +127\.0\.0\.1 +18180 +80 +$'
+    stop_rk
+}
+
+@test "tcp on 0.0.0.0 listens dual-stack; tcp4 only v4; tcp6 only v6" {
+    start_rk
+    run ctl add-ports 0.0.0.0:18181:80/tcp
+    assert_success
+    run get 127.0.0.1:18181
+    assert_output rk-port-test
+    run get '[::1]:18181'
+    assert_output rk-port-test
+    run ctl add-ports 0.0.0.0:18182:80/tcp4
+    run get 127.0.0.1:18182
+    assert_output rk-port-test
+    run get '[::1]:18182'
+    assert_failure
+    run ctl add-ports '[::]:18183:80/tcp6'
+    run get '[::1]:18183'
+    assert_output rk-port-test
+    run get 127.0.0.1:18183
+    assert_failure
+    stop_rk
+}
+
+@test "v6 -> v6, v6 -> v4 and v4 -> v6 child addresses" {
+    start_rk
+    run ctl add-ports '[::]:18184:[::1]:80/tcp6' '[::]:18185:[::1]:80/tcp' \
+        '[::]:18186:[127.0.0.1]:80/tcp6' '0.0.0.0:18187:[::1]:80/tcp4' '0.0.0.0:18188:[::1]:80/tcp'
+    assert_success
+    for p in 18184 18185 18186; do
+        run get "[::1]:$p"
+        assert_output rk-port-test
+    done
+    for p in 18187 18188; do
+        run get "127.0.0.1:$p"
+        assert_output rk-port-test
+    done
+    stop_rk
+}
+
+@test "tcp4 and tcp6 on the same port coexist; same proto+IP+port conflicts" {
+    start_rk
+    run ctl add-ports 0.0.0.0:18189:80/tcp4 '[::]:18189:80/tcp6'
+    assert_success
+    run get 127.0.0.1:18189
+    assert_output rk-port-test
+    run get '[::1]:18189'
+    assert_output rk-port-test
+    run ctl add-ports 0.0.0.0:18189:81/tcp4
+    assert_failure 1
+    assert_output 'error: conflict with ID 1'
+    stop_rk
+}
+
+@test "removing a port closes its listener and its live connections" {
+    start_rk
+    ctl add-ports 127.0.0.1:18190:80/tcp
+    # a live connection: busybox httpd keeps it open while we send nothing
+    exec 5<>/dev/tcp/127.0.0.1/18190
+    sleep 0.2
+    run ctl remove-ports 1
+    assert_output 1
+    # the live connection is closed: reading gives EOF at once
+    run timeout 3 cat <&5
+    assert_success
+    exec 5<&-
+    run get 127.0.0.1:18190
+    assert_failure
+    run ctl list-ports
+    assert_output --regexp '^ID +PROTO'
+    stop_rk
+}
+
+@test "a privileged port fails with the actionable message; start-up failure leaves nothing" {
+    [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] || skip "port 80 is not privileged here"
+    run rk --net=none --port-driver=builtin -p 127.0.0.1:80:80/tcp true
+    assert_failure 1
+    assert_output --partial 'failed to expose port {tcp 127.0.0.1 80 80 }: cannot expose privileged port 80'
+    assert_output --partial "net.ipv4.ip_unprivileged_port_start=80"
+    assert_no_state_dirs
+}
+
+@test "a port already in use on the host fails start-up cleanly" {
+    timeout 20 busybox nc -l -p 18191 >/dev/null 2>&1 &
+    nc_pid=$!
+    sleep 0.2
+    run rk --net=none --port-driver=builtin -p 0.0.0.0:18191:80/tcp true
+    kill "$nc_pid" 2>/dev/null || true
+    assert_failure 1
+    assert_output --partial 'failed to expose port {tcp 0.0.0.0 18191 80 }'
+    assert_output --partial 'Address already in use'
+    assert_no_state_dirs
+}
+
+@test "the Go rootlessctl 1.1.0 adds, lists and removes ports on our api.sock" {
+    [ -x /usr/bin/rootlessctl ] || skip "Debian package rootlesskit not installed"
+    start_rk
+    run as_user /usr/bin/rootlessctl --socket "$T/sd/api.sock" add-ports 127.0.0.1:18192:80/tcp
+    assert_success
+    assert_output 1
+    run get 127.0.0.1:18192
+    assert_output rk-port-test
+    run as_user /usr/bin/rootlessctl --socket "$T/sd/api.sock" list-ports --json
+    assert_output '{"id":1,"spec":{"proto":"tcp","parentIP":"127.0.0.1","parentPort":18192,"childPort":80}}'
+    run as_user /usr/bin/rootlessctl --socket "$T/sd/api.sock" info
+    assert_line '- Port Driver: builtin'
+    run as_user /usr/bin/rootlessctl --socket "$T/sd/api.sock" remove-ports 1
+    assert_output 1
+    stop_rk
+}
+
+@test "1000 concurrent connections through one port: all complete, no fd leak" {
+    start_rk -p 127.0.0.1:18193:80/tcp
+    fds_before=$(ls /proc/"$PARENT"/fd | wc -l)
+    run bash -c "seq 1000 | xargs -P 200 -I{} curl -sS -m 20 -o /dev/null -w '%{http_code}\n' http://127.0.0.1:18193/index.html | sort | uniq -c"
+    assert_output --regexp '^ *1000 200$'
+    sleep 0.5
+    fds_after=$(ls /proc/"$PARENT"/fd | wc -l)
+    assert_equal "$fds_after" "$fds_before"
+    child=$(cat "$T/sd/child_pid")
+    # the child's dialer closes its copies too
+    [ "$(ls /proc/"$child"/fd | wc -l)" -lt 20 ]
+    stop_rk
+}
