@@ -59,7 +59,8 @@ std::string dial_target(const PortSpec& s, const std::string& gw) {
 
 namespace {
 
-constexpr size_t kPipeChunk = 1 << 20;
+constexpr size_t kPipeSize = 256 * 1024;
+constexpr size_t kPipeChunk = kPipeSize;
 
 bool is_v4(const std::string& ip) {
     in_addr a{};
@@ -147,22 +148,52 @@ struct Half {
     bool done = false;
 };
 
+// Drained pipes of closed flows, reused: a new connection then costs no pipe2/fcntl calls.
+class PipePool {
+  public:
+    util::Status get(Fd& r, Fd& w) {
+        if (!free_.empty()) {
+            r = std::move(free_.back().first);
+            w = std::move(free_.back().second);
+            free_.pop_back();
+            return {};
+        }
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return fail(util::sys_error("pipe2"));
+        r.reset(p[0]);
+        w.reset(p[1]);
+        // Bigger pipes mean fewer splice calls per byte; best effort (fs.pipe-max-size and the
+        // per-user pipe quota may refuse).
+        ::fcntl(p[1], F_SETPIPE_SZ, static_cast<int>(kPipeSize));
+        return {};
+    }
+    void put(Fd r, Fd w) {
+        if (r && w && free_.size() < kMaxFree) free_.emplace_back(std::move(r), std::move(w));
+    }
+
+  private:
+    static constexpr size_t kMaxFree = 64;
+    std::vector<std::pair<Fd, Fd>> free_;
+};
+
 class Flow : public std::enable_shared_from_this<Flow> {
   public:
-    Flow(asio::io_context& io, Fd client) : client_(io, client.release()), backend_(io) {}
+    Flow(asio::io_context& io, Fd client, std::shared_ptr<PipePool> pool)
+        : client_(io, client.release()), backend_(io), pool_(std::move(pool)) {}
+    ~Flow() {
+        for (Half* h : {&up_, &down_})
+            if (h->buffered == 0) pool_->put(std::move(h->pipe_r), std::move(h->pipe_w));
+    }
 
     util::Status start(Fd backend) {
-        // splice(2) on a blocking socket would stall the whole event loop.
+        // splice(2) on a blocking socket would stall the whole event loop; the child's dialer
+        // hands out non-blocking sockets, this only guards the contract.
         int fl = ::fcntl(backend.get(), F_GETFL);
-        if (fl < 0 || ::fcntl(backend.get(), F_SETFL, fl | O_NONBLOCK) != 0)
+        if (fl < 0 || (!(fl & O_NONBLOCK) && ::fcntl(backend.get(), F_SETFL, fl | O_NONBLOCK) != 0))
             return fail(util::sys_error("fcntl O_NONBLOCK"));
         backend_.assign(backend.release());
-        for (Half* h : {&up_, &down_}) {
-            int p[2];
-            if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return fail(util::sys_error("pipe2"));
-            h->pipe_r.reset(p[0]);
-            h->pipe_w.reset(p[1]);
-        }
+        for (Half* h : {&up_, &down_})
+            RK_TRY(pool_->get(h->pipe_r, h->pipe_w));
         up_.from = &client_;
         up_.to = &backend_;
         down_.from = &backend_;
@@ -233,6 +264,7 @@ class Flow : public std::enable_shared_from_this<Flow> {
 
     Desc client_;
     Desc backend_;
+    std::shared_ptr<PipePool> pool_;
     Half up_, down_;
     bool closed_ = false;
 };
@@ -384,6 +416,7 @@ class BuiltinDriver final : public port::Driver {
     std::unordered_map<uint32_t, std::function<void(util::Result<Fd>)>> pending_;
     std::deque<DialRequest> outbox_;
     bool flushing_ = false;
+    std::shared_ptr<PipePool> pipes_ = std::make_shared<PipePool>();
 
     friend class Port;
 };
@@ -401,7 +434,7 @@ void Port::accept() {
                 break;
             }
             std::erase_if(flows_, [](auto& w) { return w.expired(); });
-            auto flow = std::make_shared<Flow>(driver_.io_, std::move(client));
+            auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
             flows_.push_back(flow);
             driver_.dial(spec_, [flow](util::Result<Fd> backend) {
                 if (flow->closed()) return;

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Purpose: port forwarding benchmark. In one run, as an unprivileged user, measures our builtin
+# port driver (--net=none) against Debian's Go rootlesskit 1.1.0 (--net=slirp4netns, the same
+# builtin port driver): iperf3 throughput through a forwarded port, wrk requests/s to nginx
+# inside with keep-alive and with a new connection per request (plus p99 latency), and the
+# parent's peak RSS (VmHWM). Prints `metric=value unit` lines and the ratios against the issue's
+# targets. Timing is informational: nothing here is a pass/fail test.
+#
+#   sudo bench/ports.sh        # after tests/integration/setup.sh; DUR=10 by default
+set -euo pipefail
+RK=${RK:-/usr/local/libexec/rootlesskit-cpp-test/bin/rootlesskit}
+GO_RK=${GO_RK:-/usr/bin/rootlesskit}
+BENCH_USER=${BENCH_USER:-rk-test}
+DUR=${DUR:-10}
+CONNS=${CONNS:-50}
+
+for tool in iperf3 wrk nginx slirp4netns "$RK" "$GO_RK"; do
+    command -v "$tool" >/dev/null || {
+        echo "ports.sh: $tool not found (apt-get install iperf3 wrk nginx-light slirp4netns rootlesskit)" >&2
+        exit 1
+    }
+done
+work=$(mktemp -d /tmp/rk-bench-ports.XXXXXX)
+chmod 0755 "$work"
+chown "$BENCH_USER" "$work"
+started=()
+cleanup() {
+    for p in "${started[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+as_user() { runuser -u "$BENCH_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp TMPDIR="$work" "$@"; }
+
+nginx_conf() { # dir port
+    mkdir -p "$1/www" "$1/tmp"
+    echo hello >"$1/www/index.html"
+    cat >"$1/nginx.conf" <<CONF
+worker_processes 1;
+master_process off;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $1/tmp/cb; proxy_temp_path $1/tmp/px; fastcgi_temp_path $1/tmp/fc;
+    uwsgi_temp_path $1/tmp/uw; scgi_temp_path $1/tmp/sc;
+    keepalive_requests 1000000;
+    server { listen $2 backlog=4096; root $1/www; }
+}
+CONF
+    chown -R "$BENCH_USER" "$1"
+}
+
+# wrk output -> "rps p99_ms errors"
+parse_wrk() {
+    awk '/Requests\/sec/ {rps=$2}
+         /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
+         /Socket errors|Non-2xx/ {for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+,?$/) {gsub(",","",$i); err+=$i}}
+         END {printf "%s %s %d\n", rps, p99, err}' "$1"
+}
+
+# name rootlesskit net-flags...
+run_suite() {
+    local name=$1 rk=$2
+    shift 2
+    local base=$((21000 + RANDOM % 5000)) sd="$work/$name.sd" nd="$work/$name.nginx"
+    nginx_conf "$nd" 8080
+    as_user "$rk" --state-dir="$sd" "$@" --port-driver=builtin \
+        -p "127.0.0.1:$base:5201/tcp" -p "127.0.0.1:$((base + 1)):8080/tcp" \
+        sh -c "iperf3 -s >/dev/null 2>&1 & exec nginx -p $nd -c $nd/nginx.conf" >"$work/$name.log" 2>&1 &
+    started+=($!)
+    for _ in $(seq 100); do [ -e "$sd/api.sock" ] && break; sleep 0.1; done
+    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$((base + 1))/" && break; sleep 0.2; done
+    sleep 0.5
+    local parent
+    parent=$(pgrep -o -f "^$rk --state-dir=$sd")
+    local gbps
+    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | awk -F: '/"bits_per_second"/ {v=$2} END {gsub(/[ ,]/,"",v); printf "%.2f", v/1e9}')
+    echo "port_${name}_iperf3=$gbps Gbps"
+    for mode in keepalive close; do
+        local hdr=()
+        [ $mode = close ] && hdr=(-H "Connection: close")
+        wrk -t 1 -c "$CONNS" -d "${DUR}s" --latency "${hdr[@]}" "http://127.0.0.1:$((base + 1))/" >"$work/$name.$mode.wrk" 2>&1 || true
+        read -r rps p99 err < <(parse_wrk "$work/$name.$mode.wrk")
+        echo "port_${name}_wrk_${mode}=$rps req/s p99=$p99 ms errors=$err"
+        eval "${name}_${mode}_rps=$rps ${name}_${mode}_p99=$p99"
+    done
+    local rss
+    rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$parent/status")
+    echo "port_${name}_parent_peak_rss=$rss MiB"
+    eval "${name}_gbps=$gbps ${name}_rss=$rss"
+    kill "$parent"
+    sleep 0.5
+}
+
+run_suite ours "$RK" --net=none
+run_suite go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback
+awk -v og="$ours_gbps" -v gg="$go_gbps" -v ok="$ours_keepalive_rps" -v gk="$go_keepalive_rps" \
+    -v oc="$ours_close_rps" -v gc="$go_close_rps" -v op="$ours_close_p99" -v gp="$go_close_p99" \
+    -v orss="$ours_rss" -v grss="$go_rss" 'BEGIN {
+    printf "ratio_throughput=%.2f (target >= 1.20)\n", og / gg
+    printf "ratio_new_connection_rps=%.2f (target >= 1.50)\n", oc / gc
+    printf "ratio_new_connection_p99=%.2f (target <= 0.60)\n", op / gp
+    printf "ratio_keepalive_rps=%.2f (target >= 1.15)\n", ok / gk
+    printf "ratio_peak_rss=%.2f (target <= 0.33)\n", orss / grss
+}'
