@@ -154,3 +154,17 @@ get() { curl -sS -m 3 -g "http://$1/index.html"; }
     [ "$(ls /proc/"$child"/fd | wc -l)" -lt 20 ]
     stop_rk
 }
+
+@test "half-close: the server sees EOF and can still answer" {
+    # inside: read everything until EOF, then reply - only possible if our client->server
+    # half is shut down while the server->client half stays open
+    rk --state-dir="$T/sd" --net=none --port-driver=builtin -p 127.0.0.1:18194:81/tcp \
+        busybox nc -l -p 81 -e sh -c 'n=$(wc -c); echo "got $n bytes"' >/dev/null 2>&1 &
+    wait_for_file "$T/sd/api.sock"
+    sleep 0.3
+    run bash -c "printf 'hello world' | timeout 5 nc -N 127.0.0.1 18194"
+    assert_success
+    assert_output 'got 11 bytes'
+    pkill -o -f "^$RK --state-dir=$T/sd" || true
+    wait || true
+}
