@@ -144,11 +144,16 @@ get() { curl -sS -m 3 -g "http://$1/index.html"; }
 @test "1000 concurrent connections through one port: all complete, no fd leak" {
     start_rk -p 127.0.0.1:18193:80/tcp
     fds_before=$(ls /proc/"$PARENT"/fd | wc -l)
-    run bash -c "seq 1000 | xargs -P 200 -I{} curl -sS -m 20 -o /dev/null -w '%{http_code}\n' http://127.0.0.1:18193/index.html | sort | uniq -c"
-    assert_output --regexp '^ *1000 200$'
-    sleep 0.5
-    fds_after=$(ls /proc/"$PARENT"/fd | wc -l)
-    assert_equal "$fds_after" "$fds_before"
+    for round in 1 2; do
+        run bash -c "seq 1000 | xargs -P 200 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' http://127.0.0.1:18193/index.html | sort | uniq -c"
+        assert_output --regexp '^ *1000 200$'
+        sleep 0.5
+        fds[$round]=$(ls /proc/"$PARENT"/fd | wc -l)
+    done
+    # the first round may fill the pool of reusable pipes (at most 64 pairs); the second round
+    # must not add a single fd
+    [ "$(( fds[1] - fds_before ))" -le 128 ]
+    assert_equal "${fds[2]}" "${fds[1]}"
     child=$(cat "$T/sd/child_pid")
     # the child's dialer closes its copies too
     [ "$(ls /proc/"$child"/fd | wc -l)" -lt 20 ]
@@ -167,4 +172,20 @@ get() { curl -sS -m 3 -g "http://$1/index.html"; }
     assert_output 'got 11 bytes'
     pkill -o -f "^$RK --state-dir=$T/sd" || true
     wait || true
+}
+
+@test "UDP round trip through the builtin driver (v4 and v6)" {
+    for spec in "127.0.0.1:18195:5353/udp 127.0.0.1 18195 -4" "[::1]:18196:[::1]:5353/udp6 ::1 18196 -6"; do
+        set -- $spec
+        rm -rf "$T/sd"
+        # inside: receive one datagram, then answer the sender
+        rk --state-dir="$T/sd" --net=none --pidns --port-driver=builtin -p "$1" \
+            sh -c "(sleep 1; echo reply-from-inside) | nc $4 -u -l 5353 > $T/got" >/dev/null 2>&1 &
+        wait_for_file "$T/sd/api.sock"
+        run bash -c "(echo hello-udp; sleep 2) | timeout 3 nc -u $2 $3"
+        assert_output reply-from-inside
+        assert_equal "$(cat "$T/got")" hello-udp
+        pkill -o -f "^$RK --state-dir=$T/sd" || true
+        wait || true
+    done
 }

@@ -19,6 +19,8 @@
 
 #include <arpa/inet.h>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <deque>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -269,32 +271,113 @@ class Flow : public std::enable_shared_from_this<Flow> {
     bool closed_ = false;
 };
 
+// A UDP "flow": one client address and the connected socket the child made for it.
+class UdpFlow : public std::enable_shared_from_this<UdpFlow> {
+  public:
+    UdpFlow(asio::io_context& io, int listener, const sockaddr_storage& client, socklen_t len)
+        : backend_(io), listener_(listener), client_(client), client_len_(len) {
+        touch();
+    }
+
+    void start(Fd backend) {
+        backend_.assign(backend.release());
+        ready_ = true;
+        for (const auto& d : queued_)
+            send(d.data(), d.size());
+        queued_.clear();
+        read_backend();
+    }
+    void send(const char* data, size_t n) {
+        touch();
+        if (!ready_) {
+            if (queued_.size() < kMaxQueued) queued_.emplace_back(data, n);
+            return;
+        }
+        // Datagram semantics: a full socket buffer drops, as the network would.
+        ::send(backend_.native_handle(), data, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    void close() {
+        closed_ = true;
+        boost::system::error_code ec;
+        backend_.close(ec);
+    }
+    bool closed() const { return closed_; }
+    std::chrono::steady_clock::time_point last_active() const { return last_; }
+
+  private:
+    static constexpr size_t kMaxQueued = 64;
+    void touch() { last_ = std::chrono::steady_clock::now(); }
+    void read_backend() {
+        backend_.async_wait(Desc::wait_read, [self = shared_from_this()](
+                                                 boost::system::error_code ec) {
+            if (ec || self->closed_) return;
+            char buf[65536];
+            for (;;) {
+                ssize_t n = ::recv(self->backend_.native_handle(), buf, sizeof buf, MSG_DONTWAIT);
+                if (n < 0) {
+                    // ECONNREFUSED: nothing listens inside (yet); keep the flow, as upstream.
+                    if (errno == EAGAIN || errno == ECONNREFUSED || errno == EINTR) break;
+                    return self->close();
+                }
+                self->touch();
+                ::sendto(self->listener_, buf, static_cast<size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL,
+                         reinterpret_cast<const sockaddr*>(&self->client_), self->client_len_);
+            }
+            self->read_backend();
+        });
+    }
+
+    Desc backend_;
+    int listener_;
+    sockaddr_storage client_;
+    socklen_t client_len_;
+    std::vector<std::string> queued_;
+    bool ready_ = false;
+    bool closed_ = false;
+    std::chrono::steady_clock::time_point last_;
+};
+
 class BuiltinDriver;
 
 // A published port: its listener and its live flows.
 class Port {
   public:
     Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, Fd listener)
-        : driver_(d), id_(id), spec_(std::move(spec)), listener_(io, listener.release()) {}
-    void start() { accept(); }
+        : driver_(d), id_(id), spec_(std::move(spec)), listener_(io, listener.release()),
+          sweep_(io), udp_(spec_.proto.rfind("udp", 0) == 0) {}
+    void start() {
+        if (!udp_) return accept();
+        receive();
+        sweep();
+    }
     void close() {
         boost::system::error_code ec;
         listener_.close(ec);
+        sweep_.cancel();
         for (auto& w : flows_)
             if (auto f = w.lock()) f->close();
         flows_.clear();
+        for (auto& [key, f] : udp_flows_)
+            f->close();
+        udp_flows_.clear();
     }
     const PortSpec& spec() const { return spec_; }
     int id() const { return id_; }
 
   private:
+    static constexpr auto kUdpIdle = std::chrono::seconds(90);
     void accept();
+    void receive();
+    void sweep();
 
     BuiltinDriver& driver_;
     int id_;
     PortSpec spec_;
     Desc listener_;
+    asio::steady_timer sweep_;
+    bool udp_;
     std::vector<std::weak_ptr<Flow>> flows_;
+    std::map<std::string, std::shared_ptr<UdpFlow>> udp_flows_; // key: client sockaddr bytes
 };
 
 class BuiltinDriver final : public port::Driver {
@@ -309,17 +392,18 @@ class BuiltinDriver final : public port::Driver {
     }
 
     std::string name() const override { return "builtin"; }
-    std::vector<std::string> protos() const override { return {"tcp", "tcp4", "tcp6"}; }
+    std::vector<std::string> protos() const override {
+        return {"tcp", "tcp4", "tcp6", "udp", "udp4", "udp6"};
+    }
 
     util::Result<PortStatus> add(const PortSpec& spec) override {
         std::map<int, PortSpec> existing;
         for (const auto& [id, p] : ports_)
             existing.emplace(id, p->spec());
         RK_TRY(validate_port_spec(spec, existing));
-        if (spec.proto.rfind("tcp", 0) != 0)
-            return fail(plain_error("unsupported port protocol " + spec.proto +
-                                    " (the builtin driver of this build forwards tcp, tcp4 and "
-                                    "tcp6 only so far)"));
+        if (spec.proto.rfind("sctp", 0) == 0)
+            return fail(plain_error("unsupported port protocol " + spec.proto,
+                                    "the builtin driver forwards tcp and udp"));
         auto fd = RK_TRY(make_listener(spec));
         int id = next_id_++;
         auto p = std::make_unique<Port>(*this, io_, id, spec, std::move(fd));
@@ -344,9 +428,8 @@ class BuiltinDriver final : public port::Driver {
     }
 
     // Asks the child for a connection to the spec's target; `done` gets the socket or an error.
-    void dial(const PortSpec& spec, std::function<void(util::Result<Fd>)> done) {
-        auto req =
-            make_request(next_seq_++, SOCK_STREAM, dial_target(spec, gateway_), spec.child_port);
+    void dial(const PortSpec& spec, int type, std::function<void(util::Result<Fd>)> done) {
+        auto req = make_request(next_seq_++, type, dial_target(spec, gateway_), spec.child_port);
         if (!req) return done(fail(req.error()));
         pending_.emplace(req->seq, std::move(done));
         outbox_.push_back(*req);
@@ -436,7 +519,7 @@ void Port::accept() {
             std::erase_if(flows_, [](auto& w) { return w.expired(); });
             auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
             flows_.push_back(flow);
-            driver_.dial(spec_, [flow](util::Result<Fd> backend) {
+            driver_.dial(spec_, SOCK_STREAM, [flow](util::Result<Fd> backend) {
                 if (flow->closed()) return;
                 if (!backend) {
                     util::log::debug("builtin: {}", backend.error().message());
@@ -446,6 +529,58 @@ void Port::accept() {
             });
         }
         accept();
+    });
+}
+
+// UDP: one flow per client address; the first datagram asks the child for a connected socket
+// (datagrams arriving meanwhile are queued), replies go back with sendto().
+void Port::receive() {
+    listener_.async_wait(Desc::wait_read, [this](boost::system::error_code ec) {
+        if (ec) return;
+        char buf[65536];
+        for (;;) {
+            sockaddr_storage from{};
+            socklen_t len = sizeof from;
+            ssize_t n = ::recvfrom(listener_.native_handle(), buf, sizeof buf, MSG_DONTWAIT,
+                                   reinterpret_cast<sockaddr*>(&from), &len);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                break;
+            }
+            std::string key(reinterpret_cast<const char*>(&from), len);
+            auto it = udp_flows_.find(key);
+            if (it == udp_flows_.end() || it->second->closed()) {
+                auto flow =
+                    std::make_shared<UdpFlow>(driver_.io_, listener_.native_handle(), from, len);
+                udp_flows_[key] = flow;
+                driver_.dial(spec_, SOCK_DGRAM, [flow](util::Result<Fd> backend) {
+                    if (flow->closed()) return;
+                    if (!backend) {
+                        util::log::debug("builtin udp: {}", backend.error().message());
+                        return flow->close();
+                    }
+                    flow->start(std::move(*backend));
+                });
+                it = udp_flows_.find(key);
+            }
+            it->second->send(buf, static_cast<size_t>(n));
+        }
+        receive();
+    });
+}
+
+// Closes UDP flows idle for 90 s (upstream's timeout).
+void Port::sweep() {
+    sweep_.expires_after(std::chrono::seconds(5));
+    sweep_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        auto now = std::chrono::steady_clock::now();
+        std::erase_if(udp_flows_, [&](auto& kv) {
+            if (!kv.second->closed() && now - kv.second->last_active() < kUdpIdle) return false;
+            kv.second->close();
+            return true;
+        });
+        sweep();
     });
 }
 
