@@ -6,7 +6,8 @@
 #   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
 #            bsdutils (script) procps util-linux iproute2 curl netcat-openbsd
 #   fuzzing: clang libclang-rt-14-dev
-#   bench:   hyperfine rootlesskit (Debian's Go build: the baseline, never used at run time)
+#   bench:   hyperfine iperf3 wrk nginx-light slirp4netns rootlesskit (Debian's Go build: the
+#            baseline, never used at run time; slirp4netns only for the baseline's network)
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps.sh: run as root (or with sudo)" >&2
@@ -17,7 +18,7 @@ want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev li
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
       util-linux iproute2 curl netcat-openbsd
       clang libclang-rt-14-dev
-      hyperfine rootlesskit)
+      hyperfine iperf3 wrk nginx-light slirp4netns rootlesskit)
 missing=()
 for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
