@@ -2,6 +2,7 @@
 // order and omitempty rules, and Go's HTML-safe string escaping.
 #pragma once
 
+#include "net/driver.hpp"
 #include "port/driver.hpp"
 #include "util/error.hpp"
 
@@ -13,12 +14,7 @@ namespace rk::api {
 
 inline constexpr const char* kApiVersion = "1.1.1";
 
-struct NetworkDriverInfo {
-    std::string driver;
-    std::vector<std::string> dns;
-    std::string child_ip;
-    bool dynamic_child_ip = false;
-};
+using NetworkDriverInfo = net::DriverInfo;
 
 struct PortDriverInfo {
     std::string driver;

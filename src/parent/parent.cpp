@@ -282,9 +282,7 @@ util::Result<int> Parent::start_and_wait() {
         i.version = RK_VERSION_STRING;
         i.state_dir = sd.path();
         i.child_pid = pid;
-        if (auto n = driver->info())
-            i.network_driver =
-                api::NetworkDriverInfo{n->driver, n->dns, n->child_ip, n->dynamic_child_ip};
+        i.network_driver = driver->info();
         if (ports)
             i.port_driver = api::PortDriverInfo{ports->name(), ports->protos(),
                                                 ports->disallow_loopback_child_ip()};
