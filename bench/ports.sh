@@ -95,8 +95,9 @@ run_suite() {
     sleep 0.5
 }
 
-run_suite ours "$RK" --net=none
-run_suite go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback
+# --pidns: the background iperf3 dies with the namespace (no leftovers)
+run_suite ours "$RK" --net=none --pidns
+run_suite go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback --pidns
 awk -v og="$ours_gbps" -v gg="$go_gbps" -v ok="$ours_keepalive_rps" -v gk="$go_keepalive_rps" \
     -v oc="$ours_close_rps" -v gc="$go_close_rps" -v op="$ours_close_p99" -v gp="$go_close_p99" \
     -v orss="$ours_rss" -v grss="$go_rss" 'BEGIN {
