@@ -263,7 +263,10 @@ util::Result<int> Parent::start_and_wait() {
     boost::asio::io_context io(1);
     std::unique_ptr<port::Driver> ports;
     if (opts_.port_driver == "builtin")
-        ports = port::builtin::make_driver(io, std::move(dial_parent));
+        ports = port::builtin::make_driver(io, std::move(dial_parent),
+                                           opts_.source_ip_transparent
+                                               ? port::builtin::SourceIp::Preserve
+                                               : port::builtin::SourceIp::Loopback);
     if (ports) {
         for (const auto& p : opts_.publish) {
             auto spec = RK_TRY(port::parse_port_spec(p));

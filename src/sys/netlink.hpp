@@ -3,11 +3,20 @@
 
 #include "util/error.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace rk::sys::netlink {
 
 // Sets IFF_UP on the interface with this index in the caller's network namespace.
 util::Status link_set_up(int ifindex, const std::string& name_for_errors);
+
+// `ip [-6] route add local default dev <ifindex> table <table>`: every destination counts as
+// local for lookups in `table`. An existing identical route counts as success.
+util::Status route_add_local_default(int family, int ifindex, uint32_t table);
+
+// `ip [-6] rule add fwmark <mark> lookup <table> priority <priority>`. An existing identical
+// rule counts as success.
+util::Status rule_add_fwmark(int family, uint32_t mark, uint32_t table, uint32_t priority);
 
 } // namespace rk::sys::netlink

@@ -7,12 +7,13 @@ load helpers
 CTL=$RK_TEST_PREFIX/bin/rootlessctl
 
 # Starts rootlesskit with the builtin driver running $server inside (default: two busybox
-# httpd, on 0.0.0.0:80 and [::1]... busybox httpd listens dual-stack on :80).
+# httpd, on 0.0.0.0:80 and [::1]... busybox httpd listens dual-stack on :80). With HTTPD_LOG
+# set, httpd logs each request's client address to $T/rk.err.
 start_rk() {
     echo "rk-port-test" >"$T/index.html"
     chmod 644 "$T/index.html"
     rk --state-dir="$T/sd" --net=none --port-driver=builtin "$@" \
-        busybox httpd -f -p 80 -h "$T" >/dev/null 2>"$T/rk.err" &
+        busybox httpd -f ${HTTPD_LOG:+-vv} -p 80 -h "$T" >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
     PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
     sleep 0.2
@@ -81,6 +82,64 @@ get() { curl -sS -m 3 -g "http://$1/index.html"; }
     run ctl add-ports 0.0.0.0:18189:81/tcp4
     assert_failure 1
     assert_output 'error: conflict with ID 1'
+    stop_rk
+}
+
+# The first address of this host of family $1 (4 or 6) that is neither loopback nor link-local.
+host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' || echo ':')"; }
+
+@test "source IP: the server inside sees the client's non-loopback address (v4, v6)" {
+    local a4 a6
+    a4=$(host_addr 4) || skip "this host has no non-loopback IPv4 address"
+    HTTPD_LOG=1 start_rk -p 0.0.0.0:18189:80/tcp
+    run get "$a4:18189"
+    assert_output rk-port-test
+    # busybox httpd listens on :: and logs v4 clients v4-mapped
+    assert grep -F "[::ffff:$a4]:" "$T/rk.err"
+    # loopback clients stay loopback (nothing to preserve)
+    run get 127.0.0.1:18189
+    assert_output rk-port-test
+    assert grep -F "[::ffff:127.0.0.1]:" "$T/rk.err"
+    if a6=$(host_addr 6); then
+        ctl add-ports "[::]:18190:[::1]:80/tcp6"
+        run get "[$a6]:18190"
+        assert_output rk-port-test
+        assert grep -F "[$a6]:" "$T/rk.err"
+    fi
+    refute grep -F "source IP transparency is off" "$T/rk.err"
+    stop_rk
+}
+
+@test "source IP: a connect from the client's address that fails falls back to a plain one" {
+    local a4
+    a4=$(host_addr 4) || skip "this host has no non-loopback IPv4 address"
+    echo "rk-port-test" >"$T/index.html"
+    chmod 644 "$T/index.html"
+    # Inside, port 40000 is taken on every address, so binding the client's a4:40000 fails.
+    rk --state-dir="$T/sd" --net=none --port-driver=builtin --pidns -p 0.0.0.0:18189:80/tcp \
+        sh -c "busybox nc -l -p 40000 & exec busybox httpd -f -vv -p 80 -h $T" \
+        >/dev/null 2>"$T/rk.err" &
+    wait_for_file "$T/sd/api.sock"
+    sleep 0.2
+    run curl -sS -m 3 --local-port 40000 "http://$a4:18189/index.html"
+    assert_output rk-port-test
+    assert grep -F "[::ffff:127.0.0.1]:" "$T/rk.err"
+    # a client on another port still gets through with its own address
+    run get "$a4:18189"
+    assert_output rk-port-test
+    assert grep -F "[::ffff:$a4]:" "$T/rk.err"
+    kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
+    wait || true
+}
+
+@test "--source-ip-transparent=false: the server inside sees loopback" {
+    local a4
+    a4=$(host_addr 4) || skip "this host has no non-loopback IPv4 address"
+    HTTPD_LOG=1 start_rk --source-ip-transparent=false -p 0.0.0.0:18189:80/tcp
+    run get "$a4:18189"
+    assert_output rk-port-test
+    assert grep -F "[::ffff:127.0.0.1]:" "$T/rk.err"
+    refute grep -F "$a4" "$T/rk.err"
     stop_rk
 }
 

@@ -1,13 +1,19 @@
 // Purpose: the builtin port driver's dial protocol (see dial.hpp).
 #include "port/builtin/dial.hpp"
 
+#include "sys/fs.hpp"
+#include "sys/netlink.hpp"
 #include "sys/syscalls.hpp"
+#include "util/log.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstring>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <linux/in6.h>
+#include <net/if.h>
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
@@ -28,39 +34,126 @@ util::Result<DialRequest> make_request(uint32_t seq, int type, const std::string
     return r;
 }
 
+bool set_source(DialRequest& r, const sockaddr_storage& client) {
+    if (client.ss_family == AF_INET) {
+        const auto& sin = reinterpret_cast<const sockaddr_in&>(client);
+        if ((ntohl(sin.sin_addr.s_addr) >> 24) == 127) return false;
+        r.src_family = AF_INET;
+        r.src_port = ntohs(sin.sin_port);
+        std::memcpy(r.src_addr, &sin.sin_addr, 4);
+        return true;
+    }
+    if (client.ss_family != AF_INET6) return false;
+    const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(client);
+    const in6_addr& a = sin6.sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&a)) return false;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+        if (a.s6_addr[12] == 127) return false;
+        r.src_family = AF_INET;
+        std::memcpy(r.src_addr, &a.s6_addr[12], 4);
+    } else {
+        r.src_family = AF_INET6;
+        std::memcpy(r.src_addr, &a, 16);
+    }
+    r.src_port = ntohs(sin6.sin6_port);
+    return true;
+}
+
 namespace {
 
-// Starts a non-blocking connect inside our network namespace; returns the socket or -errno.
-int start_connect(const DialRequest& r, bool& in_progress) {
-    int fd = ::socket(r.family, r.type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -errno;
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (r.family == AF_INET) {
+socklen_t to_sockaddr(int family, const uint8_t* addr, uint16_t port, sockaddr_storage& ss) {
+    ss = {};
+    if (family == AF_INET) {
         auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
         sin->sin_family = AF_INET;
-        sin->sin_port = htons(r.port);
-        std::memcpy(&sin->sin_addr, r.addr, 4);
-        len = sizeof *sin;
-    } else {
-        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(r.port);
-        std::memcpy(&sin6->sin6_addr, r.addr, 16);
-        len = sizeof *sin6;
+        sin->sin_port = htons(port);
+        std::memcpy(&sin->sin_addr, addr, 4);
+        return sizeof *sin;
     }
-    in_progress = false;
-    if (sys::retry_eintr([&] { return ::connect(fd, reinterpret_cast<sockaddr*>(&ss), len); }) !=
-        0) {
-        if (errno == EINPROGRESS) {
-            in_progress = true;
-            return fd;
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    std::memcpy(&sin6->sin6_addr, addr, 16);
+    return sizeof *sin6;
+}
+
+// Theory of Operation (source-IP transparency, spec 7.3.4): the child connects to the server
+// from the client's own address and port (IP_TRANSPARENT allows binding an address the
+// namespace does not have) and marks its socket with kMark. The SYN travels over lo with the
+// mark; with net.ipv4.tcp_fwmark_accept=1 the server's accepted socket inherits it, and the
+// rule "fwmark kMark lookup kTable", whose table routes everything locally, brings the
+// server's replies back to our socket instead of to a network the namespace cannot reach.
+// Only marked sockets are affected. Upstream marks with iptables CONNMARK rules; the socket
+// mark makes netfilter (and an iptables binary) unnecessary. Mark, table and rule priority are
+// upstream's, so `ip rule` inside looks familiar.
+constexpr uint32_t kMark = 100;
+constexpr uint32_t kTable = 100;
+constexpr uint32_t kRulePriority = 100;
+
+class Transparency {
+  public:
+    // Sets the routing up for `family` on first use; false (after one warning) if it cannot
+    // be, and from then on: the caller connects without the client's address.
+    bool ready(int family) {
+        State& st = family == AF_INET ? v4_ : v6_;
+        if (st == State::Unknown) {
+            auto s = setup(family);
+            st = s ? State::Ready : State::Unavailable;
+            if (!s)
+                util::log::warn("source IP transparency is off for {}: {}; servers inside see the "
+                                "loopback address as the client's",
+                                family == AF_INET ? "IPv4" : "IPv6", s.error().message());
         }
-        int err = errno;
-        ::close(fd);
-        return -err;
+        return st == State::Ready;
     }
-    return fd;
+
+  private:
+    enum class State { Unknown, Ready, Unavailable };
+
+    util::Status setup(int family) {
+        if (!sysctl_done_) {
+            RK_TRY(sys::write_existing("/proc/sys/net/ipv4/tcp_fwmark_accept", "1\n"));
+            sysctl_done_ = true;
+        }
+        RK_TRY(sys::netlink::route_add_local_default(family, static_cast<int>(if_nametoindex("lo")),
+                                                     kTable));
+        return sys::netlink::rule_add_fwmark(family, kMark, kTable, kRulePriority);
+    }
+
+    State v4_ = State::Unknown;
+    State v6_ = State::Unknown;
+    bool sysctl_done_ = false;
+};
+
+enum class From { Namespace, Client };
+
+// Starts a non-blocking connect inside our network namespace, from the client's address when
+// `from` says so; returns the socket or -errno.
+int start_connect(const DialRequest& r, From from, bool& in_progress) {
+    util::Fd fd(::socket(r.family, r.type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return -errno;
+    sockaddr_storage ss{};
+    if (from == From::Client) {
+        int one = 1;
+        uint32_t mark = kMark;
+        bool v4 = r.family == AF_INET;
+        socklen_t len = to_sockaddr(r.src_family, r.src_addr, r.src_port, ss);
+        if (::setsockopt(fd.get(), v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT,
+                         &one, sizeof one) != 0 ||
+            ::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0 ||
+            ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+            ::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+            return -errno;
+    }
+    socklen_t len = to_sockaddr(r.family, r.addr, r.port, ss);
+    in_progress = false;
+    if (sys::retry_eintr([&] {
+            return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len);
+        }) != 0) {
+        if (errno != EINPROGRESS) return -errno;
+        in_progress = true;
+    }
+    return fd.release();
 }
 
 void send_reply(int sock, const DialReply& rep, int fd) {
@@ -83,15 +176,21 @@ void send_reply(int sock, const DialReply& rep, int fd) {
 }
 
 struct Connecting {
-    uint32_t seq;
+    DialRequest req;
+    From from;
     std::chrono::steady_clock::time_point deadline;
 };
+
+// A connect from the client's address gets 1 s (as upstream) before we retry without it.
+constexpr auto kTransparentTimeout = std::chrono::seconds(1);
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
 
 } // namespace
 
 // Theory of Operation: one epoll set holds the channel and every connect in progress, so a
 // slow or unanswered target (a full listen backlog retransmits SYNs for seconds) never holds
-// up the others. A connect that has not completed after 10 s is answered with ETIMEDOUT.
+// up the others. A connect that has not completed after 10 s is answered with ETIMEDOUT. A
+// connect from the client's address that fails in any way is retried once without it.
 void serve_dial_requests(int sock) {
     util::Fd ep(::epoll_create1(EPOLL_CLOEXEC));
     if (!ep) return;
@@ -100,17 +199,57 @@ void serve_dial_requests(int sock) {
     ev.data.fd = sock;
     ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, sock, &ev);
     std::unordered_map<int, Connecting> connecting;
+    Transparency transparency;
+
+    auto start = [&](const DialRequest& req, From from) {
+        bool in_progress = false;
+        int cfd = start_connect(req, from, in_progress);
+        if (cfd < 0 && from == From::Client) {
+            util::log::debug("connect from the client's address failed: {}", std::strerror(-cfd));
+            cfd = start_connect(req, From::Namespace, in_progress);
+            from = From::Namespace;
+        }
+        if (cfd < 0) {
+            send_reply(sock, {req.seq, -cfd}, -1);
+        } else if (!in_progress) {
+            send_reply(sock, {req.seq, 0}, cfd);
+            ::close(cfd);
+        } else {
+            auto timeout = from == From::Client ? kTransparentTimeout : kConnectTimeout;
+            connecting[cfd] = {req, from, std::chrono::steady_clock::now() + timeout};
+            epoll_event cev{};
+            cev.events = EPOLLOUT;
+            cev.data.fd = cfd;
+            ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, cfd, &cev);
+        }
+    };
     auto finish = [&](int fd, int err) {
         auto it = connecting.find(fd);
         if (it == connecting.end()) return;
         ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
-        send_reply(sock, {it->second.seq, err}, err == 0 ? fd : -1);
+        Connecting c = it->second;
         connecting.erase(it);
+        if (err != 0 && c.from == From::Client) {
+            util::log::debug("connect from the client's address failed: {}", std::strerror(err));
+            ::close(fd);
+            return start(c.req, From::Namespace);
+        }
+        send_reply(sock, {c.req.seq, err}, err == 0 ? fd : -1);
         ::close(fd);
     };
     for (;;) {
+        // Sleep until the nearest connect deadline, or until a request comes when none is due.
+        int timeout_ms = -1;
+        if (!connecting.empty()) {
+            auto next = std::min_element(connecting.begin(), connecting.end(), [](auto& a, auto& b) {
+                            return a.second.deadline < b.second.deadline;
+                        })->second.deadline;
+            auto ms = std::chrono::ceil<std::chrono::milliseconds>(
+                next - std::chrono::steady_clock::now());
+            timeout_ms = static_cast<int>(std::max<int64_t>(ms.count(), 0));
+        }
         epoll_event events[64];
-        int n = sys::retry_eintr([&] { return ::epoll_wait(ep.get(), events, 64, 1000); });
+        int n = sys::retry_eintr([&] { return ::epoll_wait(ep.get(), events, 64, timeout_ms); });
         if (n < 0) return;
         for (int i = 0; i < n; ++i) {
             int fd = events[i].data.fd;
@@ -135,21 +274,10 @@ void serve_dial_requests(int sock) {
                 send_reply(sock, {req.seq, EINVAL}, -1);
                 continue;
             }
-            bool in_progress = false;
-            int cfd = start_connect(req, in_progress);
-            if (cfd < 0) {
-                send_reply(sock, {req.seq, -cfd}, -1);
-            } else if (!in_progress) {
-                send_reply(sock, {req.seq, 0}, cfd);
-                ::close(cfd);
-            } else {
-                connecting[cfd] = {req.seq,
-                                   std::chrono::steady_clock::now() + std::chrono::seconds(10)};
-                epoll_event cev{};
-                cev.events = EPOLLOUT;
-                cev.data.fd = cfd;
-                ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, cfd, &cev);
-            }
+            // The client's address is usable only for TCP and the target's family.
+            bool from_client = req.src_family == req.family && req.type == SOCK_STREAM &&
+                               transparency.ready(req.family);
+            start(req, from_client ? From::Client : From::Namespace);
         }
         auto now = std::chrono::steady_clock::now();
         std::vector<int> expired;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <string>
 
 namespace rk::port::builtin {
@@ -22,6 +23,11 @@ struct DialRequest {
     uint8_t type = 0;         // SOCK_STREAM or SOCK_DGRAM
     uint16_t port = 0;        // host byte order
     uint8_t addr[16] = {};    // network byte order; 4 bytes used for AF_INET
+    // Source-IP transparency (TCP only): connect from the host-side client's address so that
+    // the server sees it. src_family 0: no source, connect as usual.
+    uint8_t src_family = 0;
+    uint16_t src_port = 0; // host byte order
+    uint8_t src_addr[16] = {};
 };
 
 struct DialReply {
@@ -31,6 +37,10 @@ struct DialReply {
 
 // Builds a request for "ip:port" (IPv4 or IPv6 literal).
 util::Result<DialRequest> make_request(uint32_t seq, int type, const std::string& ip, int port);
+
+// Parent side: asks the child to connect from `client` (an accepted TCP peer) when it is a
+// non-loopback address; v4-mapped IPv6 addresses count as IPv4. Returns whether it did.
+bool set_source(DialRequest& r, const sockaddr_storage& client);
 
 // Child side: serves requests on `sock` until the parent closes it. Blocking; run on a thread
 // of its own in the child (its connects happen inside the child's network namespace).

@@ -382,8 +382,8 @@ class Port {
 
 class BuiltinDriver final : public port::Driver {
   public:
-    BuiltinDriver(asio::io_context& io, Fd dial)
-        : io_(io), dial_(io, dial.release()), gateway_(host_gateway_ip()) {
+    BuiltinDriver(asio::io_context& io, Fd dial, SourceIp source_ip)
+        : io_(io), dial_(io, dial.release()), gateway_(host_gateway_ip()), source_ip_(source_ip) {
         read_replies();
     }
     ~BuiltinDriver() override {
@@ -427,10 +427,14 @@ class BuiltinDriver final : public port::Driver {
         return out;
     }
 
-    // Asks the child for a connection to the spec's target; `done` gets the socket or an error.
-    void dial(const PortSpec& spec, int type, std::function<void(util::Result<Fd>)> done) {
+    // Asks the child for a connection to the spec's target (from `client`'s address when
+    // source IPs are preserved and it is a TCP client); `done` gets the socket or an error.
+    void dial(const PortSpec& spec, int type, const sockaddr_storage* client,
+              std::function<void(util::Result<Fd>)> done) {
         auto req = make_request(next_seq_++, type, dial_target(spec, gateway_), spec.child_port);
         if (!req) return done(fail(req.error()));
+        if (client && type == SOCK_STREAM && source_ip_ == SourceIp::Preserve)
+            set_source(*req, *client);
         pending_.emplace(req->seq, std::move(done));
         outbox_.push_back(*req);
         flush();
@@ -493,6 +497,7 @@ class BuiltinDriver final : public port::Driver {
     asio::io_context& io_;
     Desc dial_;
     std::string gateway_;
+    SourceIp source_ip_;
     std::map<int, std::unique_ptr<Port>> ports_;
     int next_id_ = 1;
     uint32_t next_seq_ = 1;
@@ -508,8 +513,10 @@ void Port::accept() {
     listener_.async_wait(Desc::wait_read, [this](boost::system::error_code ec) {
         if (ec) return;
         for (;;) {
-            Fd client(::accept4(listener_.native_handle(), nullptr, nullptr,
-                                SOCK_CLOEXEC | SOCK_NONBLOCK));
+            sockaddr_storage peer{};
+            socklen_t peer_len = sizeof peer;
+            Fd client(::accept4(listener_.native_handle(), reinterpret_cast<sockaddr*>(&peer),
+                                &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK));
             if (!client) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno != EAGAIN)
@@ -519,7 +526,7 @@ void Port::accept() {
             std::erase_if(flows_, [](auto& w) { return w.expired(); });
             auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
             flows_.push_back(flow);
-            driver_.dial(spec_, SOCK_STREAM, [flow](util::Result<Fd> backend) {
+            driver_.dial(spec_, SOCK_STREAM, &peer, [flow](util::Result<Fd> backend) {
                 if (flow->closed()) return;
                 if (!backend) {
                     util::log::debug("builtin: {}", backend.error().message());
@@ -553,7 +560,7 @@ void Port::receive() {
                 auto flow =
                     std::make_shared<UdpFlow>(driver_.io_, listener_.native_handle(), from, len);
                 udp_flows_[key] = flow;
-                driver_.dial(spec_, SOCK_DGRAM, [flow](util::Result<Fd> backend) {
+                driver_.dial(spec_, SOCK_DGRAM, nullptr, [flow](util::Result<Fd> backend) {
                     if (flow->closed()) return;
                     if (!backend) {
                         util::log::debug("builtin udp: {}", backend.error().message());
@@ -586,8 +593,8 @@ void Port::sweep() {
 
 } // namespace
 
-std::unique_ptr<port::Driver> make_driver(asio::io_context& io, Fd dial_sock) {
-    return std::make_unique<BuiltinDriver>(io, std::move(dial_sock));
+std::unique_ptr<port::Driver> make_driver(asio::io_context& io, Fd dial_sock, SourceIp source_ip) {
+    return std::make_unique<BuiltinDriver>(io, std::move(dial_sock), source_ip);
 }
 
 } // namespace rk::port::builtin

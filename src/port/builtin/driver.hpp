@@ -11,8 +11,12 @@
 
 namespace rk::port::builtin {
 
+// Whether servers inside see TCP clients' own addresses (--source-ip-transparent).
+enum class SourceIp { Preserve, Loopback };
+
 // `dial_sock`: the parent's end of the dial socketpair.
-std::unique_ptr<port::Driver> make_driver(boost::asio::io_context& io, util::Fd dial_sock);
+std::unique_ptr<port::Driver> make_driver(boost::asio::io_context& io, util::Fd dial_sock,
+                                          SourceIp source_ip);
 
 // The IPv4 address the child must not dial on the parent's behalf (upstream's HostGatewayIP:
 // the first non-loopback IPv4 address of the host), "" if none.
