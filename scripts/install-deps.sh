@@ -2,12 +2,13 @@
 # Purpose: install (as root, from Debian's archive) whatever this machine lacks to build, test
 # and benchmark rootlesskit-cpp. Installs nothing that is already there.
 #   build:   cmake g++ make libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
-#   run:     uidmap (newuidmap/newgidmap, getsubids)
+#   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns for --net=slirp4netns
 #   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
-#            bsdutils (script) procps util-linux iproute2 curl netcat-openbsd
+#            bsdutils (script) procps util-linux iproute2 curl netcat-openbsd dnsmasq-base (a
+#            DNS server on host loopback for the network tests)
 #   fuzzing: clang libclang-rt-14-dev
 #   bench:   hyperfine iperf3 wrk nginx-light slirp4netns rootlesskit (Debian's Go build: the
-#            baseline, never used at run time; slirp4netns only for the baseline's network)
+#            baseline, never used at run time)
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps.sh: run as root (or with sudo)" >&2
@@ -16,7 +17,7 @@ fi
 want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
       uidmap
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
-      util-linux iproute2 curl netcat-openbsd
+      util-linux iproute2 curl netcat-openbsd dnsmasq-base
       clang libclang-rt-14-dev
       hyperfine iperf3 wrk nginx-light slirp4netns rootlesskit)
 missing=()

@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <algorithm>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -59,7 +60,16 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
     // Re-resolve the working directory so that a cwd inside a copied-up dir sees the new view.
     if (have_cwd && !opts.copy_up.empty() && ::chdir(cwd) != 0)
         log::debug("cannot chdir back to {}: {}", cwd, std::strerror(errno));
+    if (st.driver->virtual_nic()) remount_sys();
     RK_TRY_CTX(st.driver->configure_child(net.payload), "failed to set up the network");
+    if (st.driver->virtual_nic()) {
+        bool etc_copied_up = std::any_of(opts.copy_up.begin(), opts.copy_up.end(), [](auto& d) {
+            return sys::clean_path(d) == "/etc";
+        });
+        auto info = st.driver->info();
+        RK_TRY(install_dns_files(st.state_dir, info ? info->dns : std::vector<std::string>{},
+                                 etc_copied_up));
+    }
     RK_TRY(proto::send(st.to_parent, {proto::MsgKind::ChildReady, {}}));
     return {};
 }

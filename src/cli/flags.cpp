@@ -28,7 +28,8 @@ const std::vector<FlagDef>& flag_table() {
          "mount propagation of / [private, rprivate, shared, rshared, slave, rslave]",
          "\"rprivate\""},
 
-        {"net", "", "Network", FlagKind::String, "network driver [host, none]", "\"host\""},
+        {"net", "", "Network", FlagKind::String, "network driver [host, none, slirp4netns]",
+         "\"host\""},
         {"mtu", "", "Network", FlagKind::Int,
          "MTU of a non-host network (0: the driver's default, 65520 for pasta and slirp4netns, "
          "1500 for others)",
@@ -55,11 +56,11 @@ const std::vector<FlagDef>& flag_table() {
         {"pasta-binary", "", "Network [pasta]", FlagKind::String,
          "path of the pasta binary for --net=pasta", "\"pasta\"", true},
         {"slirp4netns-binary", "", "Network [slirp4netns]", FlagKind::String,
-         "path of the slirp4netns binary for --net=slirp4netns", "\"slirp4netns\"", true},
+         "path of the slirp4netns binary for --net=slirp4netns", "\"slirp4netns\""},
         {"slirp4netns-sandbox", "", "Network [slirp4netns]", FlagKind::String,
-         "run slirp4netns in a sandbox [auto, true, false]", "\"false\"", true},
+         "run slirp4netns in a sandbox [auto, true, false]", "\"false\""},
         {"slirp4netns-seccomp", "", "Network [slirp4netns]", FlagKind::String,
-         "run slirp4netns with a seccomp filter [auto, true, false]", "\"false\"", true},
+         "run slirp4netns with a seccomp filter [auto, true, false]", "\"false\""},
         {"vpnkit-binary", "", "Network [vpnkit]", FlagKind::String,
          "path of the VPNKit binary for --net=vpnkit", "\"vpnkit\"", true},
 

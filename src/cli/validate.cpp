@@ -103,6 +103,10 @@ util::Status validate(proto::Options& o) {
     if (one_of(o.port_driver, {"builtin", "gvisor-tap-vsock"}) && o.net == "host")
         return fail(plain_error("port driver requires non-host network",
                                 "add --net=none (or another network driver)"));
+    if (one_of(o.port_driver, {"implicit", "slirp4netns", "gvisor-tap-vsock"}))
+        return fail(plain_error("--port-driver=" + o.port_driver +
+                                    " is not supported yet by this build of rootlesskit",
+                                "use --port-driver=builtin"));
     if (o.port_driver == "none" && !o.publish.empty())
         return fail(plain_error("port driver \"none\" does not support publishing ports",
                                 "add --port-driver=builtin and a non-host --net"));

@@ -37,6 +37,15 @@ class Driver {
     virtual util::Status configure_child(const std::string& payload) = 0;
     // Parent half: stop helpers; called once on the way out.
     virtual void shutdown() {}
+    // Whether the namespace gets a network device of its own with a resolver: then the child
+    // remounts /sys (so /sys/class/net shows the namespace) and installs resolv.conf and hosts.
+    virtual bool virtual_nic() const { return false; }
+    // Parent half: an fd (a pidfd) that becomes readable when the driver's helper process
+    // dies, or -1 if there is none. The namespace has no network from then on.
+    virtual int helper_pidfd() const { return -1; }
+    // Parent half, after helper_pidfd() became readable: reaps the helper and says what
+    // happened to it.
+    virtual util::Error helper_died() { return util::plain_error("network helper died"); }
     // For /v1/info; nullopt for --net=host (upstream omits the object).
     virtual std::optional<DriverInfo> info() const = 0;
 };

@@ -2,11 +2,12 @@
 #include "net/driver.hpp"
 #include "net/host.hpp"
 #include "net/none.hpp"
+#include "net/slirp4netns.hpp"
 
 namespace rk::net {
 namespace {
 
-using Factory = std::unique_ptr<Driver> (*)(const proto::Options&);
+using Factory = util::Result<std::unique_ptr<Driver>> (*)(const proto::Options&);
 
 struct Entry {
     std::string_view name;
@@ -15,15 +16,15 @@ struct Entry {
 
 const Entry kDrivers[] = {
     {"host",
-     [](const proto::Options&) -> std::unique_ptr<Driver> {
-         return std::make_unique<HostDriver>();
+     [](const proto::Options&) -> util::Result<std::unique_ptr<Driver>> {
+         return std::unique_ptr<Driver>(std::make_unique<HostDriver>());
      }},
     {"none",
-     [](const proto::Options&) -> std::unique_ptr<Driver> {
-         return std::make_unique<NoneDriver>();
+     [](const proto::Options&) -> util::Result<std::unique_ptr<Driver>> {
+         return std::unique_ptr<Driver>(std::make_unique<NoneDriver>());
      }},
     {"pasta", nullptr},
-    {"slirp4netns", nullptr},
+    {"slirp4netns", make_slirp4netns_driver},
     {"vpnkit", nullptr},
     {"lxc-user-nic", nullptr},
     {"gvisor-tap-vsock", nullptr},

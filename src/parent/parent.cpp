@@ -27,6 +27,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <optional>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <fmt/format.h>
 #include <functional>
 #include <optional>
@@ -115,7 +118,7 @@ class Parent {
     // Waits for the child's next start-up message while watching the signalfd: a terminating
     // signal aborts the start-up, others are kept and forwarded once the child is ready.
     util::Result<proto::Message> await(int fd, proto::MsgKind kind);
-    int wait_loop(boost::asio::io_context& io);
+    int wait_loop(boost::asio::io_context& io, net::Driver& driver);
     std::optional<int> on_signal();
     void forward(const signalfd_siginfo& si);
 
@@ -296,18 +299,37 @@ util::Result<int> Parent::start_and_wait() {
     for (const auto& si : pending_)
         forward(si);
     pending_.clear();
-    int code = wait_loop(io);
+    int code = wait_loop(io, *driver);
     server->close();
     ports.reset(); // closes listeners and live flows before the io_context goes
     return code;
 }
 
-// Runs the event loop - signals and the API server - until the child exits; returns the exit
-// code to use.
-int Parent::wait_loop(boost::asio::io_context& io) {
+// Runs the event loop - signals, the API server, the network helper - until the child exits;
+// returns the exit code to use.
+int Parent::wait_loop(boost::asio::io_context& io, net::Driver& driver) {
     namespace asio = boost::asio;
     asio::posix::stream_descriptor signals(io, ::dup(sfd_.get()));
     int code = 1;
+    // A network helper that dies leaves the namespace without a network: say so, stop the
+    // child (SIGTERM, SIGKILL 10 s later) and exit non-zero whatever the child's status.
+    bool helper_dead = false;
+    std::optional<asio::posix::stream_descriptor> helper;
+    asio::steady_timer kill_timer(io);
+    if (driver.helper_pidfd() >= 0) {
+        helper.emplace(io, ::dup(driver.helper_pidfd()));
+        helper->async_wait(asio::posix::stream_descriptor::wait_read,
+                           [&](boost::system::error_code ec) {
+                               if (ec) return;
+                               log::error("{}", driver.helper_died().message());
+                               helper_dead = true;
+                               if (child_ > 0) ::kill(child_, SIGTERM);
+                               kill_timer.expires_after(std::chrono::seconds(10));
+                               kill_timer.async_wait([&](boost::system::error_code e) {
+                                   if (!e && child_ > 0) ::kill(child_, SIGKILL);
+                               });
+                           });
+    }
     std::function<void()> arm = [&] {
         signals.async_wait(asio::posix::stream_descriptor::wait_read,
                            [&](boost::system::error_code ec) {
@@ -322,7 +344,7 @@ int Parent::wait_loop(boost::asio::io_context& io) {
     };
     arm();
     io.run();
-    return code;
+    return helper_dead ? 1 : code;
 }
 
 // Handles one pending signal; returns the exit code once the child has exited.

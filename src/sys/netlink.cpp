@@ -8,6 +8,7 @@
 #include "sys/syscalls.hpp"
 #include "util/fd.hpp"
 
+#include <arpa/inet.h>
 #include <cstring>
 #include <linux/fib_rules.h>
 #include <linux/netlink.h>
@@ -89,6 +90,71 @@ util::Status link_set_up(int ifindex, const std::string& name_for_errors) {
     req.hdr().ifi_flags = IFF_UP;
     req.hdr().ifi_change = IFF_UP;
     return transact(req.data(), req.size(), "set link " + name_for_errors + " up");
+}
+
+util::Status link_set_mtu(int ifindex, unsigned mtu, const std::string& name_for_errors) {
+    Request<ifinfomsg> req(RTM_NEWLINK, 0);
+    req.hdr().ifi_family = AF_UNSPEC;
+    req.hdr().ifi_index = ifindex;
+    req.attr_u32(IFLA_MTU, mtu);
+    return transact(req.data(), req.size(),
+                    "set the MTU of " + name_for_errors + " to " + std::to_string(mtu));
+}
+
+namespace {
+
+// An IPv4 or IPv6 literal as (family, bytes, length); family 0 if neither.
+struct Address {
+    int family = 0;
+    unsigned char bytes[16] = {};
+    size_t len = 0;
+};
+
+Address parse_address(const std::string& s) {
+    Address a;
+    if (::inet_pton(AF_INET, s.c_str(), a.bytes) == 1) {
+        a.family = AF_INET;
+        a.len = 4;
+    } else if (::inet_pton(AF_INET6, s.c_str(), a.bytes) == 1) {
+        a.family = AF_INET6;
+        a.len = 16;
+    }
+    return a;
+}
+
+} // namespace
+
+util::Status addr_add(int ifindex, const std::string& address, int prefix,
+                      const std::string& name_for_errors) {
+    Address a = parse_address(address);
+    if (!a.family) return fail(util::plain_error("not an IP address: " + address));
+    Request<ifaddrmsg> req(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+    req.hdr().ifa_family = static_cast<uint8_t>(a.family);
+    req.hdr().ifa_prefixlen = static_cast<uint8_t>(prefix);
+    req.hdr().ifa_scope = RT_SCOPE_UNIVERSE;
+    req.hdr().ifa_index = static_cast<uint32_t>(ifindex);
+    req.attr(IFA_LOCAL, a.bytes, a.len);
+    req.attr(IFA_ADDRESS, a.bytes, a.len);
+    return transact(req.data(), req.size(),
+                    "add address " + address + "/" + std::to_string(prefix) + " to " +
+                        name_for_errors);
+}
+
+util::Status route_add_default(int ifindex, const std::string& gateway,
+                               const std::string& name_for_errors) {
+    Address gw = parse_address(gateway);
+    if (!gw.family) return fail(util::plain_error("not an IP address: " + gateway));
+    Request<rtmsg> req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+    rtmsg& r = req.hdr();
+    r.rtm_family = static_cast<uint8_t>(gw.family);
+    r.rtm_table = RT_TABLE_MAIN;
+    r.rtm_protocol = RTPROT_BOOT;
+    r.rtm_scope = RT_SCOPE_UNIVERSE;
+    r.rtm_type = RTN_UNICAST;
+    req.attr(RTA_GATEWAY, gw.bytes, gw.len);
+    req.attr_u32(RTA_OIF, static_cast<uint32_t>(ifindex));
+    return transact(req.data(), req.size(),
+                    "add the default route via " + gateway + " dev " + name_for_errors);
 }
 
 util::Status route_add_local_default(int family, int ifindex, uint32_t table) {

@@ -1,8 +1,13 @@
 #!/usr/bin/env bats
-# Purpose: the builtin port driver with a real server inside --net=none and real clients on the
+# Purpose: the builtin port driver with a real server inside --net=none (or the network in
+# $RK_PORT_NET, e.g. slirp4netns: ctest runs this file once per network) and real clients on the
 # host: upstream's integration-port.sh family cases, removal, conflicts, privileged ports, and
 # 1000 concurrent connections without an fd leak.
 load helpers
+
+# The network under test, with the flags that keep it quiet.
+NET_FLAGS="--net=${RK_PORT_NET:-none}"
+[ "${RK_PORT_NET:-none}" = none ] || NET_FLAGS="$NET_FLAGS --disable-host-loopback --copy-up=/etc"
 
 CTL=$RK_TEST_PREFIX/bin/rootlessctl
 
@@ -12,7 +17,7 @@ CTL=$RK_TEST_PREFIX/bin/rootlessctl
 start_rk() {
     echo "rk-port-test" >"$T/index.html"
     chmod 644 "$T/index.html"
-    rk --state-dir="$T/sd" --net=none --port-driver=builtin "$@" \
+    rk --state-dir="$T/sd" $NET_FLAGS --port-driver=builtin "$@" \
         busybox httpd -f ${HTTPD_LOG:+-vv} -p 80 -h "$T" >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
     PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
@@ -116,7 +121,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     echo "rk-port-test" >"$T/index.html"
     chmod 644 "$T/index.html"
     # Inside, port 40000 is taken on every address, so binding the client's a4:40000 fails.
-    rk --state-dir="$T/sd" --net=none --port-driver=builtin --pidns -p 0.0.0.0:18189:80/tcp \
+    rk --state-dir="$T/sd" $NET_FLAGS --port-driver=builtin --pidns -p 0.0.0.0:18189:80/tcp \
         sh -c "busybox nc -l -p 40000 & exec busybox httpd -f -vv -p 80 -h $T" \
         >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
@@ -164,7 +169,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
 
 @test "a privileged port fails with the actionable message; start-up failure leaves nothing" {
     [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] || skip "port 80 is not privileged here"
-    run rk --net=none --port-driver=builtin -p 127.0.0.1:80:80/tcp true
+    run rk $NET_FLAGS --port-driver=builtin -p 127.0.0.1:80:80/tcp true
     assert_failure 1
     assert_output --partial 'failed to expose port {tcp 127.0.0.1 80 80 }: cannot expose privileged port 80'
     assert_output --partial "net.ipv4.ip_unprivileged_port_start=80"
@@ -175,7 +180,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     timeout 20 busybox nc -l -p 18191 >/dev/null 2>&1 &
     nc_pid=$!
     sleep 0.2
-    run rk --net=none --port-driver=builtin -p 0.0.0.0:18191:80/tcp true
+    run rk $NET_FLAGS --port-driver=builtin -p 0.0.0.0:18191:80/tcp true
     kill "$nc_pid" 2>/dev/null || true
     assert_failure 1
     assert_output --partial 'failed to expose port {tcp 0.0.0.0 18191 80 }'
@@ -221,7 +226,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
 @test "half-close: the server sees EOF and can still answer" {
     # inside: read everything until EOF, then reply - only possible if our client->server
     # half is shut down while the server->client half stays open
-    rk --state-dir="$T/sd" --net=none --port-driver=builtin -p 127.0.0.1:18194:81/tcp \
+    rk --state-dir="$T/sd" $NET_FLAGS --port-driver=builtin -p 127.0.0.1:18194:81/tcp \
         busybox nc -l -p 81 -e sh -c 'n=$(wc -c); echo "got $n bytes"' >/dev/null 2>&1 &
     wait_for_file "$T/sd/api.sock"
     sleep 0.3
@@ -237,7 +242,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
         set -- $spec
         rm -rf "$T/sd"
         # inside: receive one datagram, then answer the sender
-        rk --state-dir="$T/sd" --net=none --pidns --port-driver=builtin -p "$1" \
+        rk --state-dir="$T/sd" $NET_FLAGS --pidns --port-driver=builtin -p "$1" \
             sh -c "(sleep 1; echo reply-from-inside) | nc $4 -u -l 5353 > $T/got" >/dev/null 2>&1 &
         wait_for_file "$T/sd/api.sock"
         run bash -c "(echo hello-udp; sleep 2) | timeout 3 nc -u $2 $3"

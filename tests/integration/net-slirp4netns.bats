@@ -1,0 +1,159 @@
+#!/usr/bin/env bats
+# Purpose: --net=slirp4netns with the real helper, as the unprivileged user: the interface,
+# address, route and MTU inside, /sys and DNS files, DNS answered through slirp's resolver,
+# TCP to the host, --disable-host-loopback, IPv6, and a helper that dies or is missing.
+load helpers
+
+setup() {
+    common_setup
+    command -v slirp4netns >/dev/null || skip "slirp4netns is not installed"
+}
+
+# The host's 127.0.0.1 is reachable inside at the gateway, 10.0.2.2, unless disabled.
+start_host_server() { # port
+    timeout 20 nc -l 127.0.0.1 "$1" >"$T/got" &
+    sleep 0.2
+}
+
+@test "slirp4netns: tap0 with 10.0.2.100/24, default route via 10.0.2.2, MTU 65520" {
+    run rk --net=slirp4netns --disable-host-loopback --copy-up=/etc \
+        sh -c 'ip -o -4 addr show dev tap0; ip route; cat /sys/class/net/tap0/mtu; ls /sys/class/net'
+    assert_success
+    assert_line --regexp 'inet 10\.0\.2\.100/24 '
+    assert_line --regexp '^default via 10\.0\.2\.2 dev tap0'
+    assert_line 65520
+    # /sys is the namespace's: only lo and tap0
+    assert_line lo
+    assert_line tap0
+    refute_line eth0
+    assert_no_state_dirs
+}
+
+@test "slirp4netns: --mtu, --cidr and --ifname" {
+    run rk --net=slirp4netns --disable-host-loopback --mtu=1500 --cidr=10.0.7.0/24 --ifname=eth7 \
+        --copy-up=/etc sh -c 'ip -o -4 addr show dev eth7; ip route; cat /sys/class/net/eth7/mtu; cat /etc/resolv.conf'
+    assert_success
+    assert_line --regexp 'inet 10\.0\.7\.100/24 '
+    assert_line --regexp '^default via 10\.0\.7\.2 dev eth7'
+    assert_line 1500
+    assert_line 'nameserver 10.0.7.3'
+}
+
+@test "slirp4netns: resolv.conf and hosts are bind-mounted from the state dir" {
+    run rk --state-dir="$T/sd" --net=slirp4netns --disable-host-loopback --copy-up=/etc \
+        sh -c 'cat /etc/resolv.conf; tail -2 /etc/hosts; cat "$ROOTLESSKIT_STATE_DIR/resolv.conf"; grep -c " /etc/resolv.conf " /proc/self/mountinfo'
+    assert_success
+    assert_line --index 0 'nameserver 10.0.2.3'
+    assert_line "127.0.0.1 $(hostname)"
+    assert_line "::1 $(hostname)"
+    assert_line --index 4 1
+    # the host's files are untouched
+    run grep -c 10.0.2.3 /etc/resolv.conf
+    assert_output 0
+}
+
+@test "slirp4netns: without --copy-up=/etc it warns and still mounts resolv.conf" {
+    run rk --net=slirp4netns --disable-host-loopback cat /etc/resolv.conf
+    assert_success
+    assert_line --partial 'without --copy-up=/etc'
+    assert_line 'nameserver 10.0.2.3'
+}
+
+@test "slirp4netns: DNS lookups are answered through slirp's resolver (10.0.2.3)" {
+    command -v dnsmasq >/dev/null || skip "dnsmasq is not installed"
+    # A DNS server on a host loopback address; slirp4netns forwards 10.0.2.3 to the resolver
+    # in its /etc/resolv.conf, which a private mount namespace points at ours.
+    echo "nameserver 127.0.0.77" >"$T/resolv.host"
+    chmod 644 "$T/resolv.host"
+    dnsmasq --no-daemon --listen-address=127.0.0.77 --bind-interfaces --port=53 --no-resolv \
+        --no-hosts --address=/rk-dns-test.example/192.0.2.123 --user=root 2>"$T/dnsmasq.log" &
+    local dns=$!
+    sleep 0.3
+    run unshare -m sh -c "mount --bind '$T/resolv.host' /etc/resolv.conf && \
+        runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --net=slirp4netns \
+        --disable-host-loopback --copy-up=/etc getent hosts rk-dns-test.example"
+    kill "$dns"
+    wait "$dns" || true
+    assert_success
+    assert_output --regexp '^192\.0\.2\.123 +rk-dns-test\.example$'
+}
+
+@test "slirp4netns: TCP to the host's loopback via 10.0.2.2; --disable-host-loopback blocks it" {
+    start_host_server 19101
+    run rk --net=slirp4netns --copy-up=/etc sh -c 'echo via-gateway | nc -N -w 5 10.0.2.2 19101'
+    assert_success
+    wait
+    run cat "$T/got"
+    assert_output via-gateway
+
+    start_host_server 19102
+    run rk --net=slirp4netns --disable-host-loopback --copy-up=/etc \
+        sh -c 'echo blocked | nc -N -w 3 10.0.2.2 19102'
+    assert_failure
+    kill %1 2>/dev/null || true
+    wait || true
+    run cat "$T/got"
+    assert_output ''
+}
+
+@test "slirp4netns: --ipv6 gives an fd00::/64 address, fd00::3 DNS and TCP to host ::1 via fd00::2" {
+    timeout 20 nc -6 -l ::1 19103 >"$T/got" &
+    sleep 0.2
+    run rk --net=slirp4netns --ipv6 --copy-up=/etc sh -c '
+        for i in $(seq 50); do ip -6 addr show dev tap0 scope global | grep -q fd00: && break; sleep 0.1; done
+        ip -6 -o addr show dev tap0 scope global; cat /etc/resolv.conf
+        echo over-v6 | nc -N -w 5 fd00::2 19103'
+    assert_success
+    assert_line --regexp 'inet6 fd00::[0-9a-f:]+/64'
+    assert_line 'nameserver fd00::3'
+    wait
+    run cat "$T/got"
+    assert_output over-v6
+}
+
+@test "slirp4netns killed mid-run: clear error, non-zero exit, nothing left behind" {
+    rk --state-dir="$T/sd" --net=slirp4netns --disable-host-loopback --copy-up=/etc sleep 60 \
+        >"$T/out" 2>&1 &
+    local rk_pid=$!
+    wait_for_file "$T/sd/child_pid"
+    local parent
+    parent=$(pgrep -o -f "^$RK --state-dir=$T/sd")
+    pkill -9 -P "$parent" -x slirp4netns
+    local st=0
+    wait "$rk_pid" || st=$?
+    assert_equal "$st" 1
+    run cat "$T/out"
+    assert_line --partial 'slirp4netns exited unexpectedly (signal: killed)'
+    [ ! -e "$T/sd" ]
+}
+
+@test "slirp4netns: a missing or failing binary gives one clear line and leaves nothing" {
+    run rk --net=slirp4netns --disable-host-loopback --slirp4netns-binary=/nonexistent/slirp4netns true
+    assert_failure 1
+    assert_line --partial 'slirp4netns binary "/nonexistent/slirp4netns" not found'
+    assert_no_state_dirs
+    # a "slirp4netns" that is too old: its --help lacks --netns-type
+    printf '#!/bin/sh\necho "Usage: slirp4netns [OPTION]... PID TAPNAME"\n' >"$T/old-slirp"
+    chmod 755 "$T/old-slirp"
+    run rk --net=slirp4netns --disable-host-loopback --slirp4netns-binary="$T/old-slirp" true
+    assert_failure 1
+    assert_line --partial 'seems older than v0.4.0'
+    assert_no_state_dirs
+    # one that passes the probe but dies at start: its last line is in the error
+    printf '#!/bin/sh\nif [ "$1" = --help ]; then echo --netns-type --disable-host-loopback; exit 0; fi\necho "cannot open /dev/net/tun: boom" >&2; exit 3\n' >"$T/bad-slirp"
+    chmod 755 "$T/bad-slirp"
+    run rk --net=slirp4netns --disable-host-loopback --slirp4netns-binary="$T/bad-slirp" true
+    assert_failure 1
+    assert_line --partial 'slirp4netns failed (exit status 3): cannot open /dev/net/tun: boom'
+    assert_no_state_dirs
+}
+
+@test "slirp4netns: rootlessctl info reports the driver, DNS and child IP" {
+    rk --state-dir="$T/sd" --net=slirp4netns --disable-host-loopback --copy-up=/etc \
+        --port-driver=builtin sleep 30 >/dev/null 2>&1 &
+    wait_for_file "$T/sd/api.sock"
+    run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/info
+    kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
+    wait || true
+    assert_output --partial '"networkDriver":{"driver":"slirp4netns","dns":["10.0.2.3"],"childIP":"10.0.2.100"}'
+}

@@ -1,0 +1,74 @@
+// Purpose: slirp4netns feature probing, its command line (upstream's, spec 6.3) and the
+// user-mode network addressing plan.
+#include "net/slirp4netns.hpp"
+#include "net/vnet.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+
+namespace rk::net {
+namespace {
+
+TEST(Slirp4netns, FeaturesFromHelp) {
+    auto old = parse_slirp4netns_help("Usage: slirp4netns [OPTION]... PID TAPNAME\n-c, --configure\n");
+    EXPECT_FALSE(old.netns_type);
+    EXPECT_FALSE(old.sandbox);
+    auto v12 = parse_slirp4netns_help(
+        "--netns-type=TYPE\n--enable-ipv6\n--cidr=CIDR\n--disable-host-loopback\n"
+        "--api-socket=PATH\n--enable-sandbox\n--enable-seccomp\n");
+    EXPECT_TRUE(v12.netns_type);
+    EXPECT_TRUE(v12.ipv6);
+    EXPECT_TRUE(v12.cidr);
+    EXPECT_TRUE(v12.disable_host_loopback);
+    EXPECT_TRUE(v12.api_socket);
+    EXPECT_TRUE(v12.sandbox);
+    EXPECT_TRUE(v12.seccomp);
+}
+
+TEST(Slirp4netns, CommandLineMatchesUpstream) {
+    // Observed upstream: slirp4netns --mtu 65520 -r 3 --disable-host-loopback
+    //                    --api-socket /tmp/s4state/.s4nn.sock 11874 tap0
+    Slirp4netnsArgs a{65520, true, "", "/tmp/s4state/.s4nn.sock", false, false, false, 11874, "tap0"};
+    EXPECT_EQ(fmt::format("{}", fmt::join(slirp4netns_argv(a), " ")),
+              "--mtu 65520 -r 3 --disable-host-loopback --api-socket /tmp/s4state/.s4nn.sock "
+              "11874 tap0");
+    Slirp4netnsArgs all{1500, false, "10.0.7.0/24", "", true, true, true, 42, "eth7"};
+    EXPECT_EQ(fmt::format("{}", fmt::join(slirp4netns_argv(all), " ")),
+              "--mtu 1500 -r 3 --cidr 10.0.7.0/24 --enable-sandbox --enable-seccomp "
+              "--enable-ipv6 42 eth7");
+}
+
+TEST(VirtualNet, Ipv4Arithmetic) {
+    EXPECT_EQ(*ipv4_add("10.0.2.0", 100), "10.0.2.100");
+    EXPECT_EQ(*ipv4_add("10.0.255.200", 100), "10.1.0.44");
+    auto over = ipv4_add("255.255.255.100", 156);
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().context, "255.255.255.100 + 156 overflows");
+    EXPECT_FALSE(ipv4_add("fd00::", 1));
+}
+
+TEST(VirtualNet, PlanDefaultsAndFlags) {
+    proto::Options o;
+    auto d = plan_virtual_net(o, 65520, 2, 3);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->ifname, "tap0");
+    EXPECT_EQ(d->mtu, 65520u);
+    EXPECT_EQ(d->child_ip, "10.0.2.100");
+    EXPECT_EQ(d->gateway, "10.0.2.2");
+    EXPECT_EQ(d->dns, std::vector<std::string>{"10.0.2.3"});
+    EXPECT_EQ(d->prefix, 24);
+    o.cidr = "10.8.0.0/16";
+    o.mtu = 1500;
+    o.ifname = "eth7";
+    auto c = plan_virtual_net(o, 65520, 1, 1); // gvisor-tap-vsock's offsets
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->ifname, "eth7");
+    EXPECT_EQ(c->mtu, 1500u);
+    EXPECT_EQ(c->child_ip, "10.8.0.100");
+    EXPECT_EQ(c->gateway, "10.8.0.1");
+    EXPECT_EQ(c->prefix, 16);
+}
+
+} // namespace
+} // namespace rk::net
