@@ -65,7 +65,7 @@ const std::vector<FlagDef>& flag_table() {
          "path of the VPNKit binary for --net=vpnkit", "\"vpnkit\"", true},
 
         {"port-driver", "", "Port", FlagKind::String,
-         "port driver for a non-host network [none, builtin]", "\"none\""},
+         "port driver for a non-host network [none, builtin, slirp4netns]", "\"none\""},
         {"publish", "p", "Port", FlagKind::Slice, "publish ports, e.g. \"127.0.0.1:8080:80/tcp\"",
          ""},
         {"source-ip-transparent", "", "Port", FlagKind::Bool,

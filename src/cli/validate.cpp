@@ -103,10 +103,6 @@ util::Status validate(proto::Options& o) {
     if (one_of(o.port_driver, {"builtin", "gvisor-tap-vsock"}) && o.net == "host")
         return fail(plain_error("port driver requires non-host network",
                                 "add --net=none (or another network driver)"));
-    if (one_of(o.port_driver, {"implicit", "slirp4netns", "gvisor-tap-vsock"}))
-        return fail(plain_error("--port-driver=" + o.port_driver +
-                                    " is not supported yet by this build of rootlesskit",
-                                "use --port-driver=builtin"));
     if (o.port_driver == "none" && !o.publish.empty())
         return fail(plain_error("port driver \"none\" does not support publishing ports",
                                 "add --port-driver=builtin and a non-host --net"));
@@ -164,9 +160,10 @@ util::Status validate(proto::Options& o) {
     }
 
     // Not built yet (later work): the driver itself says so when it is created.
-    if (o.port_driver != "none" && o.port_driver != "builtin")
+    if (!one_of(o.port_driver, {"none", "builtin", "slirp4netns"}))
         return fail(plain_error("--port-driver=" + o.port_driver +
-                                " is not supported yet by this build of rootlesskit"));
+                                    " is not supported yet by this build of rootlesskit",
+                                "use --port-driver=builtin"));
     return {};
 }
 

@@ -18,6 +18,7 @@
 #include "parent/statedir.hpp"
 #include "parent/subid.hpp"
 #include "port/builtin/driver.hpp"
+#include "port/slirp4netns/driver.hpp"
 #include "proto/channel.hpp"
 #include "sys/process.hpp"
 #include "sys/signals.hpp"
@@ -270,6 +271,11 @@ util::Result<int> Parent::start_and_wait() {
                                            opts_.source_ip_transparent
                                                ? port::builtin::SourceIp::Preserve
                                                : port::builtin::SourceIp::Loopback);
+    if (opts_.port_driver == "slirp4netns") {
+        auto info = driver->info();
+        ports = port::slirp4netns::make_driver(sd.path() + "/.s4nn.sock",
+                                               info ? info->child_ip : std::string());
+    }
     if (ports) {
         for (const auto& p : opts_.publish) {
             auto spec = RK_TRY(port::parse_port_spec(p));

@@ -64,7 +64,6 @@ expect_usage_error() {
 }
 
 @test "features of later releases fail with one line naming the flag" {
-    expect_usage_error '--port-driver=slirp4netns is not supported yet' --net=slirp4netns --port-driver=slirp4netns true
     expect_usage_error '--net=pasta is not supported yet' --net=pasta true
     expect_usage_error '--net=vpnkit is not supported yet' --net=vpnkit true
     expect_usage_error '--net=lxc-user-nic is not supported yet' --net=lxc-user-nic true

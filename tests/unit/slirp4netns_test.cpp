@@ -72,3 +72,45 @@ TEST(VirtualNet, PlanDefaultsAndFlags) {
 
 } // namespace
 } // namespace rk::net
+
+#include "port/slirp4netns/driver.hpp"
+
+namespace rk::port::slirp4netns {
+namespace {
+
+PortSpec spec(std::string proto, std::string parent_ip, int pp, int cp, std::string child_ip = "") {
+    PortSpec s;
+    s.proto = std::move(proto);
+    s.parent_ip = std::move(parent_ip);
+    s.parent_port = pp;
+    s.child_port = cp;
+    s.child_ip = std::move(child_ip);
+    return s;
+}
+
+TEST(Slirp4netnsPorts, AddRequest) {
+    EXPECT_EQ(*add_request(spec("tcp", "127.0.0.1", 8080, 80), "10.0.2.100"),
+              R"({"arguments":{"guest_addr":"10.0.2.100","guest_port":80,"host_addr":"127.0.0.1",)"
+              R"("host_port":8080,"proto":"tcp"},"execute":"add_hostfwd"})");
+    // the 4 suffix is stripped, an empty parent IP stays empty, ChildIP wins
+    auto r = *add_request(spec("udp4", "", 5353, 53, "10.0.2.5"), "10.0.2.100");
+    EXPECT_NE(r.find(R"("proto":"udp")"), std::string::npos);
+    EXPECT_NE(r.find(R"("host_addr":"")"), std::string::npos);
+    EXPECT_NE(r.find(R"("guest_addr":"10.0.2.5")"), std::string::npos);
+    EXPECT_EQ(add_request(spec("tcp6", "::", 8080, 80), "10.0.2.100").error().context,
+              "unsupported protocol \"tcp6\"");
+    EXPECT_EQ(add_request(spec("tcp", "", 8080, 80, "::1"), "10.0.2.100").error().context,
+              "unsupported IP (v6?): ::1");
+}
+
+TEST(Slirp4netnsPorts, Replies) {
+    EXPECT_EQ(*parse_add_reply(R"({"return":{"id":7}})"), 7);
+    EXPECT_EQ(parse_add_reply(R"({"error":{"desc":"bad request"}})").error().context,
+              "slirp4netns: bad request");
+    EXPECT_FALSE(parse_add_reply(R"({"return":{}})"));
+    EXPECT_FALSE(parse_add_reply("not json"));
+    EXPECT_FALSE(parse_add_reply("[1,2]"));
+}
+
+} // namespace
+} // namespace rk::port::slirp4netns

@@ -1,0 +1,161 @@
+// Purpose: the slirp4netns port driver (see driver.hpp).
+//
+// One request per connection to the API socket: write the JSON request, half-close, read the
+// reply to EOF (slirp4netns' protocol). Calls block the parent's event loop for the few
+// microseconds slirp4netns needs; a 5 s timeout bounds a wedged helper.
+#include "port/slirp4netns/driver.hpp"
+
+#include "sys/syscalls.hpp"
+#include "util/fd.hpp"
+
+#include <arpa/inet.h>
+#include <cstring>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+namespace rk::port::slirp4netns {
+using json = nlohmann::json;
+using util::fail;
+using util::plain_error;
+
+util::Result<std::string> add_request(const PortSpec& s, const std::string& default_child_ip) {
+    std::string proto = s.proto;
+    if (!proto.empty() && proto.back() == '6')
+        return fail(plain_error(fmt::format("unsupported protocol \"{}\"", proto),
+                                "slirp4netns forwards IPv4 only: use tcp, tcp4, udp or udp4"));
+    if (!proto.empty() && proto.back() == '4') proto.pop_back();
+    if (proto != "tcp" && proto != "udp")
+        return fail(plain_error(fmt::format("unsupported protocol \"{}\"", s.proto),
+                                "use tcp, tcp4, udp or udp4"));
+    std::string guest = s.child_ip.empty() ? default_child_ip : s.child_ip;
+    in_addr a{};
+    if (::inet_pton(AF_INET, guest.c_str(), &a) != 1)
+        return fail(plain_error("unsupported IP (v6?): " + guest,
+                                "slirp4netns forwards to IPv4 addresses in the namespace only"));
+    json req = {{"execute", "add_hostfwd"},
+                {"arguments",
+                 {{"proto", proto},
+                  {"host_addr", s.parent_ip},
+                  {"host_port", s.parent_port},
+                  {"guest_addr", guest},
+                  {"guest_port", s.child_port}}}};
+    return req.dump();
+}
+
+namespace {
+
+std::string error_text(const json& j) {
+    const auto& e = j.at("error");
+    if (e.is_object() && e.contains("desc") && e["desc"].is_string())
+        return e["desc"].get<std::string>();
+    return e.dump();
+}
+
+} // namespace
+
+util::Result<int> parse_add_reply(const std::string& reply) {
+    json j = json::parse(reply, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return fail(plain_error("slirp4netns answered with something else than JSON: " + reply));
+    if (j.contains("error")) return fail(plain_error("slirp4netns: " + error_text(j)));
+    if (!j.contains("return") || !j["return"].is_object() || !j["return"].contains("id") ||
+        !j["return"]["id"].is_number_integer())
+        return fail(plain_error("unexpected answer from slirp4netns: " + reply));
+    return j["return"]["id"].get<int>();
+}
+
+namespace {
+
+// One request/reply exchange on the API socket.
+util::Result<std::string> call(const std::string& path, const std::string& request) {
+    util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail(util::sys_error("socket"));
+    timeval tv{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path)
+        return fail(plain_error("slirp4netns API socket path too long: " + path,
+                                "use a shorter --state-dir"));
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    if (sys::retry_eintr([&] {
+            return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        }) != 0)
+        return fail(util::sys_error("cannot connect to the slirp4netns API socket " + path));
+    size_t off = 0;
+    while (off < request.size()) {
+        ssize_t n = sys::retry_eintr([&] {
+            return ::send(fd.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
+        });
+        if (n < 0) return fail(util::sys_error("writing to the slirp4netns API socket"));
+        off += static_cast<size_t>(n);
+    }
+    ::shutdown(fd.get(), SHUT_WR);
+    std::string reply;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = sys::retry_eintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+        if (n < 0) return fail(util::sys_error("reading from the slirp4netns API socket"));
+        if (n == 0) break;
+        reply.append(buf, static_cast<size_t>(n));
+        if (reply.size() > 1 << 20)
+            return fail(plain_error("the slirp4netns API answer is too long"));
+    }
+    return reply;
+}
+
+class Slirp4netnsPorts final : public port::Driver {
+  public:
+    Slirp4netnsPorts(std::string sock, std::string child_ip)
+        : sock_(std::move(sock)), child_ip_(std::move(child_ip)) {}
+    ~Slirp4netnsPorts() override = default;
+
+    std::string name() const override { return "slirp4netns"; }
+    std::vector<std::string> protos() const override { return {"tcp", "tcp4", "udp", "udp4"}; }
+    bool disallow_loopback_child_ip() const override { return true; }
+
+    util::Result<PortStatus> add(const PortSpec& spec) override {
+        RK_TRY(validate_port_spec(spec, ports_));
+        auto req = RK_TRY(add_request(spec, child_ip_));
+        auto reply = RK_TRY(call(sock_, req));
+        int id = RK_TRY(parse_add_reply(reply));
+        ports_[id] = spec;
+        return PortStatus{id, spec};
+    }
+
+    util::Status remove(int id) override {
+        auto it = ports_.find(id);
+        if (it == ports_.end()) return fail(plain_error(fmt::format("unknown id: {}", id)));
+        json req = {{"execute", "remove_hostfwd"}, {"arguments", {{"id", id}}}};
+        auto reply = RK_TRY(call(sock_, req.dump()));
+        json j = json::parse(reply, nullptr, false);
+        if (j.is_discarded() || !j.is_object())
+            return fail(plain_error("slirp4netns answered with something else than JSON: " + reply));
+        if (j.contains("error")) return fail(plain_error("slirp4netns: " + error_text(j)));
+        ports_.erase(it);
+        return {};
+    }
+
+    std::vector<PortStatus> list() const override {
+        std::vector<PortStatus> out;
+        for (const auto& [id, spec] : ports_)
+            out.push_back({id, spec});
+        return out;
+    }
+
+  private:
+    std::string sock_;
+    std::string child_ip_;
+    std::map<int, PortSpec> ports_;
+};
+
+} // namespace
+
+std::unique_ptr<port::Driver> make_driver(std::string api_socket, std::string default_child_ip) {
+    return std::make_unique<Slirp4netnsPorts>(std::move(api_socket), std::move(default_child_ip));
+}
+
+} // namespace rk::port::slirp4netns

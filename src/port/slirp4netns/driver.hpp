@@ -1,0 +1,19 @@
+// Purpose: --port-driver=slirp4netns - ports forwarded by slirp4netns itself (libslirp's
+// hostfwd), driven through its JSON API socket ($STATE_DIR/.s4nn.sock).
+#pragma once
+
+#include "port/driver.hpp"
+
+#include <memory>
+
+namespace rk::port::slirp4netns {
+
+// The request text for add_hostfwd (spec 7.4); errors for protocols and addresses slirp4netns
+// cannot forward. `default_child_ip` is the namespace's address (10.0.2.100).
+util::Result<std::string> add_request(const PortSpec& spec, const std::string& default_child_ip);
+// The id in a reply `{"return":{"id":N}}`, or the error in `{"error":{"desc":"..."}}`.
+util::Result<int> parse_add_reply(const std::string& reply);
+
+std::unique_ptr<port::Driver> make_driver(std::string api_socket, std::string default_child_ip);
+
+} // namespace rk::port::slirp4netns
