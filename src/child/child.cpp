@@ -49,6 +49,7 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
     if (opts.pidns) {
         if (auto s = mount_proc(); !s) log::warn("{}", s.error().message());
     }
+    RK_TRY_CTX(st.driver->prepare_child(), "failed to prepare the network");
     RK_TRY(proto::send(st.to_parent, {proto::MsgKind::UserNSReady, {}}));
     auto net = RK_TRY(proto::expect(st.from_parent, proto::MsgKind::NetworkReady));
 

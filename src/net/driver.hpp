@@ -33,6 +33,9 @@ class Driver {
     // configure_child (e.g. addresses learnt from a helper).
     virtual util::Result<std::string> configure_parent(pid_t child_pid,
                                                        const std::string& state_dir) = 0;
+    // Child half, right after the ID maps are written and before the parent half runs
+    // (e.g. devices the parent's helper attaches to).
+    virtual util::Status prepare_child() { return {}; }
     // Child half, inside the namespaces, before the target starts.
     virtual util::Status configure_child(const std::string& payload) = 0;
     // Parent half: stop helpers; called once on the way out.

@@ -255,6 +255,8 @@ util::Result<std::string> Slirp4netnsDriver::configure_parent(pid_t child_pid,
     return std::string();
 }
 
+util::Status Slirp4netnsDriver::prepare_child() { return create_persistent_tap(plan_.ifname); }
+
 util::Status Slirp4netnsDriver::configure_child(const std::string&) {
     RK_TRY(configure_interface(plan_));
     if (opts_.port_driver == "slirp4netns") {
@@ -279,6 +281,7 @@ void Slirp4netnsDriver::shutdown() {
     sys::retry_eintr([&] { return ::waitpid(pid_, nullptr, 0); });
     pid_ = -1;
     pidfd_.reset();
+    util::log::phase("slirp4netns stopped");
 }
 
 util::Error Slirp4netnsDriver::helper_died() {

@@ -50,6 +50,7 @@ class Slirp4netnsDriver final : public Driver {
     bool new_netns() const override { return true; }
     util::Result<std::string> configure_parent(pid_t child_pid,
                                                const std::string& state_dir) override;
+    util::Status prepare_child() override;
     util::Status configure_child(const std::string& payload) override;
     void shutdown() override;
     bool virtual_nic() const override { return true; }

@@ -5,7 +5,12 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <cstdio>
+#include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include "util/fd.hpp"
 
 namespace rk::net {
 using util::fail;
@@ -36,6 +41,22 @@ util::Result<VirtualNet> plan_virtual_net(const proto::Options& opts, unsigned d
     v.gateway = RK_TRY(ipv4_add(v.network, gateway_offset));
     v.dns.push_back(RK_TRY(ipv4_add(v.network, dns_offset)));
     return v;
+}
+
+util::Status create_persistent_tap(const std::string& name) {
+    util::Fd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    if (!fd)
+        return fail(util::Error{errno, "cannot open /dev/net/tun",
+                                "the tun module must be loaded and /dev/net/tun mode 0666 "
+                                "(chmod 0666 /dev/net/tun)"});
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name.c_str());
+    if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0)
+        return fail(util::sys_error("cannot create the tap device " + name));
+    if (::ioctl(fd.get(), TUNSETPERSIST, 1) != 0)
+        return fail(util::sys_error("cannot make the tap device " + name + " persistent"));
+    return {};
 }
 
 util::Status configure_interface(const VirtualNet& plan) {

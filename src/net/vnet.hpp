@@ -29,6 +29,12 @@ util::Result<std::string> ipv4_add(const std::string& ip, unsigned n);
 util::Result<VirtualNet> plan_virtual_net(const proto::Options& opts, unsigned default_mtu,
                                           unsigned gateway_offset, unsigned dns_offset);
 
+// Child side: creates `name` as a persistent tap device (IFF_TAP | IFF_NO_PI, what slirp4netns
+// and friends attach to). Persistent, so that when the helper exits its close does not
+// unregister the device synchronously (tens of ms of RCU waits in the helper's exit, i.e. in
+// our shutdown); the namespace's own teardown removes it in the background.
+util::Status create_persistent_tap(const std::string& name);
+
 // Child side: lo up, then `plan.ifname` MTU, up, address/prefix and default route.
 util::Status configure_interface(const VirtualNet& plan);
 

@@ -120,13 +120,15 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     a4=$(host_addr 4) || skip "this host has no non-loopback IPv4 address"
     echo "rk-port-test" >"$T/index.html"
     chmod 644 "$T/index.html"
-    # Inside, port 40000 is taken on every address, so binding the client's a4:40000 fails.
+    # Inside, the client's port is taken on every address, so binding the client's a4:port
+    # fails. (A random port: a fixed one may still be in TIME_WAIT on the host from a rerun.)
+    local cport=$((40000 + RANDOM % 2000))
     rk --state-dir="$T/sd" $NET_FLAGS --port-driver=builtin --pidns -p 0.0.0.0:18189:80/tcp \
-        sh -c "busybox nc -l -p 40000 & exec busybox httpd -f -vv -p 80 -h $T" \
+        sh -c "busybox nc -l -p $cport & exec busybox httpd -f -vv -p 80 -h $T" \
         >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
     sleep 0.2
-    run curl -sS -m 3 --local-port 40000 "http://$a4:18189/index.html"
+    run curl -sS -m 3 --local-port "$cport" "http://$a4:18189/index.html"
     assert_output rk-port-test
     assert grep -F "[::ffff:127.0.0.1]:" "$T/rk.err"
     # a client on another port still gets through with its own address
