@@ -2,7 +2,7 @@
 # Purpose: install (as root, from Debian's archive) whatever this machine lacks to build, test
 # and benchmark rootlesskit-cpp. Installs nothing that is already there.
 #   build:   cmake g++ make libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
-#   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns for --net=slirp4netns
+#   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns, passt (pasta) for those nets
 #   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
 #            bsdutils (script) procps util-linux iproute2 curl netcat-openbsd dnsmasq-base (a
 #            DNS server on host loopback for the network tests)
@@ -19,7 +19,7 @@ want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev li
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
       util-linux iproute2 curl netcat-openbsd dnsmasq-base
       clang libclang-rt-14-dev
-      hyperfine iperf3 wrk nginx-light slirp4netns rootlesskit)
+      hyperfine iperf3 wrk nginx-light slirp4netns passt rootlesskit)
 missing=()
 for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

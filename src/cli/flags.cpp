@@ -28,7 +28,7 @@ const std::vector<FlagDef>& flag_table() {
          "mount propagation of / [private, rprivate, shared, rshared, slave, rslave]",
          "\"rprivate\""},
 
-        {"net", "", "Network", FlagKind::String, "network driver [host, none, slirp4netns]",
+        {"net", "", "Network", FlagKind::String, "network driver [host, none, pasta, slirp4netns]",
          "\"host\""},
         {"mtu", "", "Network", FlagKind::Int,
          "MTU of a non-host network (0: the driver's default, 65520 for pasta and slirp4netns, "
@@ -54,7 +54,7 @@ const std::vector<FlagDef>& flag_table() {
         {"lxc-user-nic-bridge", "", "Network [lxc-user-nic]", FlagKind::String,
          "bridge used by lxc-user-nic", "\"lxcbr0\"", true},
         {"pasta-binary", "", "Network [pasta]", FlagKind::String,
-         "path of the pasta binary for --net=pasta", "\"pasta\"", true},
+         "path of the pasta binary for --net=pasta", "\"pasta\""},
         {"slirp4netns-binary", "", "Network [slirp4netns]", FlagKind::String,
          "path of the slirp4netns binary for --net=slirp4netns", "\"slirp4netns\""},
         {"slirp4netns-sandbox", "", "Network [slirp4netns]", FlagKind::String,
@@ -65,7 +65,7 @@ const std::vector<FlagDef>& flag_table() {
          "path of the VPNKit binary for --net=vpnkit", "\"vpnkit\"", true},
 
         {"port-driver", "", "Port", FlagKind::String,
-         "port driver for a non-host network [none, builtin, slirp4netns]", "\"none\""},
+         "port driver for a non-host network [none, implicit, builtin, slirp4netns]", "\"none\""},
         {"publish", "p", "Port", FlagKind::Slice, "publish ports, e.g. \"127.0.0.1:8080:80/tcp\"",
          ""},
         {"source-ip-transparent", "", "Port", FlagKind::Bool,

@@ -160,7 +160,7 @@ util::Status validate(proto::Options& o) {
     }
 
     // Not built yet (later work): the driver itself says so when it is created.
-    if (!one_of(o.port_driver, {"none", "builtin", "slirp4netns"}))
+    if (!one_of(o.port_driver, {"none", "builtin", "slirp4netns", "implicit"}))
         return fail(plain_error("--port-driver=" + o.port_driver +
                                     " is not supported yet by this build of rootlesskit",
                                 "use --port-driver=builtin"));

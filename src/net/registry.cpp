@@ -2,6 +2,7 @@
 #include "net/driver.hpp"
 #include "net/host.hpp"
 #include "net/none.hpp"
+#include "net/pasta.hpp"
 #include "net/slirp4netns.hpp"
 
 namespace rk::net {
@@ -23,7 +24,7 @@ const Entry kDrivers[] = {
      [](const proto::Options&) -> util::Result<std::unique_ptr<Driver>> {
          return std::unique_ptr<Driver>(std::make_unique<NoneDriver>());
      }},
-    {"pasta", nullptr},
+    {"pasta", make_pasta_driver},
     {"slirp4netns", make_slirp4netns_driver},
     {"vpnkit", nullptr},
     {"lxc-user-nic", nullptr},

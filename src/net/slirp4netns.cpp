@@ -3,12 +3,10 @@
 // Theory of Operation
 //   make: find the binary and probe its --help for features (>= 0.4.0 has --netns-type), so a
 //   missing or old helper fails before anything is created.
-//   configure_parent: start `slirp4netns --mtu M -r 3 ... <childpid> <ifname>` with
-//   PDEATHSIG=SIGKILL, its stdout+stderr on a pipe, and wait until it writes to fd 3 (it has
-//   joined the namespace and created the tap device), it dies (its last output line is the
-//   error), or 30 s pass. Its later output goes to our debug log from a drain thread, so a
-//   chatty helper never blocks on a full pipe. A pidfd lets the parent's event loop notice
-//   the helper dying later.
+//   prepare_child: the child makes tap0 a persistent device first (see vnet.hpp).
+//   configure_parent: start `slirp4netns --mtu M -r 3 ... <childpid> <ifname>` as a supervised
+//   helper (helper.hpp) and wait until it writes to fd 3 (it has joined the namespace and
+//   attached to the tap device), it dies (its last output line is the error), or 30 s pass.
 //   configure_child: lo up, then MTU, up, address and default route of the tap over netlink.
 #include "net/slirp4netns.hpp"
 
@@ -19,15 +17,12 @@
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
-#include <chrono>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <linux/seccomp.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 namespace rk::net {
@@ -156,102 +151,12 @@ util::Result<std::string> Slirp4netnsDriver::configure_parent(pid_t child_pid,
     std::vector<std::string> argv{helper_.binary};
     for (auto& s : slirp4netns_argv(a))
         argv.push_back(std::move(s));
-    util::log::debug("starting {}", fmt::join(argv, " "));
-
-    int ready[2], out[2];
-    if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
-        return fail(util::sys_error("pipe2"));
-    util::Fd ready_r(ready[0]), ready_w(ready[1]), out_r(out[0]), out_w(out[1]);
-    std::vector<char*> cargv;
-    for (auto& s : argv)
-        cargv.push_back(s.data());
-    cargv.push_back(nullptr);
-    pid_t parent = ::getpid();
-    int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pid_t pid = ::fork();
-    if (pid < 0) return fail(util::sys_error("fork"));
-    if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
-        sys::reset_signals_for_exec();
-        ::dup2(devnull, 0);
-        ::dup2(out_w.get(), 1);
-        ::dup2(out_w.get(), 2);
-        ::dup2(ready_w.get(), 3);
-        sys::close_range(4, ~0U, 0);
-        ::execv(cargv[0], cargv.data());
-        ::_exit(127);
-    }
-    ::close(devnull);
-    pid_ = pid;
-    pidfd_.reset(sys::pidfd_open(pid, 0));
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) return fail(util::sys_error("pipe2"));
+    util::Fd ready_r(ready[0]), ready_w(ready[1]);
+    proc_ = RK_TRY(start_helper("slirp4netns", std::move(argv), ready_w.get()));
     ready_w.reset();
-    out_w.reset();
-
-    // Wait for the ready byte, watching the output and the helper's life.
-    std::string output;
-    auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
-    auto failed = [&](std::string what) -> util::Result<std::string> {
-        std::string line = last_line(output);
-        return fail(plain_error(
-            line.empty() ? what : what + ": " + line,
-            "run with --debug to see slirp4netns' output; /dev/net/tun must be usable (mode "
-            "0666)"));
-    };
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            shutdown();
-            return failed(fmt::format("slirp4netns did not become ready in {} s",
-                                      kReadyTimeout.count()));
-        }
-        pollfd pf[2] = {{ready_r.get(), POLLIN, 0}, {out_r.get(), POLLIN, 0}};
-        int n = sys::retry_eintr([&] {
-            return ::poll(pf, out_r ? 2 : 1, static_cast<int>(left.count()));
-        });
-        if (n < 0) return fail(util::sys_error("poll"));
-        if (pf[1].revents) {
-            char buf[4096];
-            ssize_t got = sys::retry_eintr([&] { return ::read(out_r.get(), buf, sizeof buf); });
-            if (got > 0) {
-                output.append(buf, static_cast<size_t>(got));
-                if (output.size() > 16384) output.erase(0, output.size() - 16384);
-            } else {
-                out_r.reset(); // EOF: it closed its output (or died); the ready pipe says which
-            }
-        }
-        if (pf[0].revents) {
-            char c;
-            ssize_t got = sys::retry_eintr([&] { return ::read(ready_r.get(), &c, 1); });
-            if (got == 1) break;
-            // EOF without the byte: it died before it was ready.
-            int st = 0;
-            sys::retry_eintr([&] { return ::waitpid(pid_, &st, 0); });
-            pid_ = -1;
-            pidfd_.reset();
-            // Collect whatever it printed last.
-            if (out_r) {
-                char buf[4096];
-                ssize_t got2;
-                while ((got2 = ::read(out_r.get(), buf, sizeof buf)) > 0)
-                    output.append(buf, static_cast<size_t>(got2));
-            }
-            return failed("slirp4netns failed (" + sys::describe_wait_status(st) + ")");
-        }
-    }
-    if (!output.empty()) util::log::debug("slirp4netns: {}", util::trim(output));
-    if (out_r) {
-        // Its later output goes to the debug log; the thread ends when slirp4netns does.
-        std::thread([fd = out_r.release()] {
-            char buf[4096];
-            ssize_t n;
-            while ((n = sys::retry_eintr([&] { return ::read(fd, buf, sizeof buf); })) > 0)
-                util::log::debug("slirp4netns: {}",
-                                 util::trim(std::string_view(buf, static_cast<size_t>(n))));
-            ::close(fd);
-        }).detach();
-    }
+    RK_TRY(await_ready(proc_, ready_r.get(), kReadyTimeout));
     return std::string();
 }
 
@@ -275,23 +180,8 @@ util::Status Slirp4netnsDriver::configure_child(const std::string&) {
     return {};
 }
 
-void Slirp4netnsDriver::shutdown() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    sys::retry_eintr([&] { return ::waitpid(pid_, nullptr, 0); });
-    pid_ = -1;
-    pidfd_.reset();
-    util::log::phase("slirp4netns stopped");
-}
+void Slirp4netnsDriver::shutdown() { stop_helper(proc_); }
 
-util::Error Slirp4netnsDriver::helper_died() {
-    int st = 0;
-    if (pid_ > 0) sys::retry_eintr([&] { return ::waitpid(pid_, &st, 0); });
-    pid_ = -1;
-    pidfd_.reset();
-    return plain_error("slirp4netns exited unexpectedly (" + sys::describe_wait_status(st) +
-                           "); the namespace has no network any more",
-                       "run with --debug to see slirp4netns' output");
-}
+util::Error Slirp4netnsDriver::helper_died() { return helper_death(proc_); }
 
 } // namespace rk::net

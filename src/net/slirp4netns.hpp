@@ -4,6 +4,7 @@
 #pragma once
 
 #include "net/driver.hpp"
+#include "net/helper.hpp"
 #include "net/vnet.hpp"
 #include "util/fd.hpp"
 
@@ -54,7 +55,7 @@ class Slirp4netnsDriver final : public Driver {
     util::Status configure_child(const std::string& payload) override;
     void shutdown() override;
     bool virtual_nic() const override { return true; }
-    int helper_pidfd() const override { return pidfd_.get(); }
+    int helper_pidfd() const override { return proc_.pidfd.get(); }
     util::Error helper_died() override;
     std::optional<DriverInfo> info() const override {
         return DriverInfo{"slirp4netns", plan_.dns, plan_.child_ip, false};
@@ -64,8 +65,7 @@ class Slirp4netnsDriver final : public Driver {
     const proto::Options& opts_;
     VirtualNet plan_;
     Slirp4netnsHelper helper_;
-    pid_t pid_ = -1;
-    util::Fd pidfd_;
+    SupervisedHelper proc_;
 };
 
 util::Result<std::unique_ptr<Driver>> make_slirp4netns_driver(const proto::Options& opts);

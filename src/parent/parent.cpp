@@ -327,6 +327,15 @@ int Parent::wait_loop(boost::asio::io_context& io, net::Driver& driver) {
         helper->async_wait(asio::posix::stream_descriptor::wait_read,
                            [&](boost::system::error_code ec) {
                                if (ec) return;
+                               // A helper that quits because the namespace went away (pasta
+                               // does) is not an error: the child's exit is on its way.
+                               if (child_ > 0) {
+                                   siginfo_t si{};
+                                   if (::waitid(P_PID, static_cast<id_t>(child_), &si,
+                                                WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                                       si.si_pid == child_)
+                                       return;
+                               }
                                log::error("{}", driver.helper_died().message());
                                helper_dead = true;
                                if (child_ > 0) ::kill(child_, SIGTERM);

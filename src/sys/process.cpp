@@ -36,11 +36,14 @@ util::Result<Helper> spawn_helper(std::vector<std::string> argv) {
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     util::Defer destroy_attr([&] { posix_spawnattr_destroy(&attr); });
-    // The caller may have every signal blocked (signalfd); the helper must start clean.
-    sigset_t empty;
+    // The caller may have every signal blocked (signalfd) and SIGPIPE ignored; the helper must
+    // start clean (pasta refuses to start with SIGPIPE ignored).
+    sigset_t empty, all;
     sigemptyset(&empty);
+    sigfillset(&all);
     posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
     std::vector<char*> cargv;
     for (auto& a : argv)

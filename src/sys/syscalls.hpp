@@ -42,4 +42,8 @@ inline int pidfd_open(pid_t pid, unsigned flags) {
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags));
 }
 
+inline int pidfd_send_signal(int pidfd, int sig) {
+    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
 } // namespace rk::sys

@@ -64,7 +64,6 @@ expect_usage_error() {
 }
 
 @test "features of later releases fail with one line naming the flag" {
-    expect_usage_error '--net=pasta is not supported yet' --net=pasta true
     expect_usage_error '--net=vpnkit is not supported yet' --net=vpnkit true
     expect_usage_error '--net=lxc-user-nic is not supported yet' --net=lxc-user-nic true
     expect_usage_error '--net=gvisor-tap-vsock is not supported yet' --net=gvisor-tap-vsock true

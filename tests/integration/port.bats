@@ -121,14 +121,18 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     echo "rk-port-test" >"$T/index.html"
     chmod 644 "$T/index.html"
     # Inside, the client's port is taken on every address, so binding the client's a4:port
-    # fails. (A random port: a fixed one may still be in TIME_WAIT on the host from a rerun.)
-    local cport=$((40000 + RANDOM % 2000))
+    # fails. Ports below the ephemeral range, a few of them: one may still be in TIME_WAIT on
+    # the host from an earlier run.
+    local base=$((10000 + RANDOM % 5000)) cport
     rk --state-dir="$T/sd" $NET_FLAGS --port-driver=builtin --pidns -p 0.0.0.0:18189:80/tcp \
-        sh -c "busybox nc -l -p $cport & exec busybox httpd -f -vv -p 80 -h $T" \
+        sh -c "for p in $base $((base + 1)) $((base + 2)); do busybox nc -l -p \$p & done; exec busybox httpd -f -vv -p 80 -h $T" \
         >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
     sleep 0.2
-    run curl -sS -m 3 --local-port "$cport" "http://$a4:18189/index.html"
+    for cport in $base $((base + 1)) $((base + 2)); do
+        run curl -sS -m 3 --local-port "$cport" "http://$a4:18189/index.html"
+        [[ "$output" == *"bind failed"* ]] || break
+    done
     assert_output rk-port-test
     assert grep -F "[::ffff:127.0.0.1]:" "$T/rk.err"
     # a client on another port still gets through with its own address

@@ -114,3 +114,39 @@ TEST(Slirp4netnsPorts, Replies) {
 
 } // namespace
 } // namespace rk::port::slirp4netns
+
+#include "net/pasta.hpp"
+
+namespace rk::net {
+namespace {
+
+TEST(Pasta, FeaturesFromHelpNotVersion) {
+    // Debian 12's pasta says "pasta unknown version" but has what we need.
+    auto f = parse_pasta_help("  --config-net\t\tConfigure tap interface in namespace\n"
+                              "  -4, --ipv4-only\tEnable IPv4 operation only\n"
+                              "  --no-map-gw\t\tDon't map gateway address to host\n"
+                              "  --dns-forward ADDR\tForward DNS queries sent to ADDR\n");
+    EXPECT_TRUE(f.config_net);
+    EXPECT_TRUE(f.ipv4_only);
+    EXPECT_TRUE(f.no_map_gw);
+    EXPECT_TRUE(f.dns_forward);
+    EXPECT_FALSE(parse_pasta_help("Usage: passt [OPTION]...\n").config_net);
+}
+
+TEST(Pasta, CommandLineMatchesUpstream) {
+    PastaArgs a{"tap0", 65520, "10.0.2.100", "10.0.2.2", "10.0.2.3", 24, true, false, true,
+                false, "", 4242};
+    EXPECT_EQ(fmt::format("{}", fmt::join(pasta_argv(a), " ")),
+              "--stderr --ns-ifname=tap0 --mtu=65520 --config-net --address=10.0.2.100 "
+              "--netmask=24 --gateway=10.0.2.2 --dns-forward=10.0.2.3 --no-map-gw --ipv4-only "
+              "--tcp-ports=auto --udp-ports=auto 4242");
+    PastaArgs b{"eth1", 1500, "10.0.7.100", "10.0.7.2", "10.0.7.3", 24, false, true, false,
+                true, "/sd/.pasta.pid", 7};
+    EXPECT_EQ(fmt::format("{}", fmt::join(pasta_argv(b), " ")),
+              "--stderr --ns-ifname=eth1 --mtu=1500 --config-net --address=10.0.7.100 "
+              "--netmask=24 --gateway=10.0.7.2 --dns-forward=10.0.7.3 --tcp-ports=none "
+              "--udp-ports=none --host-lo-to-ns-lo --pid=/sd/.pasta.pid 7");
+}
+
+} // namespace
+} // namespace rk::net

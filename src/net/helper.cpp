@@ -1,0 +1,145 @@
+// Purpose: supervised network helper processes (see helper.hpp).
+#include "net/helper.hpp"
+
+#include "sys/process.hpp"
+#include "sys/signals.hpp"
+#include "sys/syscalls.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace rk::net {
+using util::fail;
+using util::plain_error;
+
+namespace {
+
+std::string last_line(const std::string& out) {
+    auto lines = util::split(util::trim(out), '\n');
+    return lines.empty() ? std::string() : std::string(util::trim(lines.back()));
+}
+
+int reap(SupervisedHelper& h) {
+    int st = 0;
+    if (h.pid > 0) sys::retry_eintr([&] { return ::waitpid(h.pid, &st, 0); });
+    h.pid = -1;
+    h.pidfd.reset();
+    return st;
+}
+
+} // namespace
+
+util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::string> argv,
+                                            int fd3) {
+    util::log::debug("starting {}", fmt::join(argv, " "));
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return fail(util::sys_error("pipe2"));
+    util::Fd out_r(out[0]), out_w(out[1]);
+    util::Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    std::vector<char*> cargv;
+    for (auto& s : argv)
+        cargv.push_back(s.data());
+    cargv.push_back(nullptr);
+    pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0) return fail(util::sys_error("fork"));
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(127);
+        sys::reset_signals_for_exec();
+        ::dup2(devnull.get(), 0);
+        ::dup2(out_w.get(), 1);
+        ::dup2(out_w.get(), 2);
+        if (fd3 >= 0) ::dup2(fd3, 3);
+        sys::close_range(fd3 >= 0 ? 4 : 3, ~0U, 0);
+        ::execv(cargv[0], cargv.data());
+        ::_exit(127);
+    }
+    SupervisedHelper h{std::move(name), pid, util::Fd(sys::pidfd_open(pid, 0)), std::move(out_r)};
+    return h;
+}
+
+util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
+                                      std::chrono::seconds timeout) {
+    std::string output;
+    auto collect = [&] {
+        char buf[4096];
+        ssize_t n;
+        while (h.output && (n = ::read(h.output.get(), buf, sizeof buf)) > 0) {
+            output.append(buf, static_cast<size_t>(n));
+            if (output.size() > 16384) output.erase(0, output.size() - 16384);
+        }
+    };
+    auto failed = [&](const std::string& what) -> util::Result<std::string> {
+        std::string line = last_line(output);
+        return fail(plain_error(line.empty() ? what : what + ": " + line,
+                                fmt::format("run with --debug to see {}' output", h.name)));
+    };
+    ::fcntl(h.output.get(), F_SETFL, O_NONBLOCK);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string got;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            stop_helper(h);
+            collect();
+            return failed(fmt::format("{} did not become ready in {} s", h.name, timeout.count()));
+        }
+        pollfd pf[3] = {{ready_fd, POLLIN, 0}, {h.pidfd.get(), POLLIN, 0}, {h.output.get(), POLLIN, 0}};
+        if (sys::retry_eintr([&] { return ::poll(pf, 3, static_cast<int>(left.count())); }) < 0)
+            return fail(util::sys_error("poll"));
+        if (pf[2].revents) collect();
+        if (pf[0].revents & POLLIN) {
+            char buf[64];
+            ssize_t n = sys::retry_eintr([&] { return ::read(ready_fd, buf, sizeof buf); });
+            if (n > 0) {
+                got.assign(buf, static_cast<size_t>(n));
+                break;
+            }
+        }
+        if (pf[1].revents || (pf[0].revents & (POLLHUP | POLLERR))) {
+            // Dead (or it closed the ready fd without a word, and is about to be).
+            int st = reap(h);
+            collect();
+            return failed(fmt::format("{} failed ({})", h.name, sys::describe_wait_status(st)));
+        }
+    }
+    collect();
+    if (!output.empty()) util::log::debug("{}: {}", h.name, util::trim(output));
+    // Its later output goes to the debug log; the thread ends when the helper does.
+    std::thread([fd = h.output.release(), name = h.name] {
+        ::fcntl(fd, F_SETFL, 0);
+        char buf[4096];
+        ssize_t n;
+        while ((n = sys::retry_eintr([&] { return ::read(fd, buf, sizeof buf); })) > 0)
+            util::log::debug("{}: {}", name, util::trim(std::string_view(buf, static_cast<size_t>(n))));
+        ::close(fd);
+    }).detach();
+    return got;
+}
+
+void stop_helper(SupervisedHelper& h) {
+    if (h.pid <= 0) return;
+    ::kill(h.pid, SIGKILL);
+    reap(h);
+    util::log::phase(h.name + " stopped");
+}
+
+util::Error helper_death(SupervisedHelper& h) {
+    int st = reap(h);
+    return plain_error(fmt::format("{} exited unexpectedly ({}); the namespace has no network any "
+                                   "more",
+                                   h.name, sys::describe_wait_status(st)),
+                       fmt::format("run with --debug to see {}' output", h.name));
+}
+
+} // namespace rk::net

@@ -1,0 +1,39 @@
+// Purpose: a network helper process (slirp4netns, pasta) run as our child: PDEATHSIG=SIGKILL
+// so it never outlives us, stdout+stderr on a pipe, a pidfd for the parent's death watch, and
+// a wait for its readiness that turns its death into an error quoting its last output line.
+#pragma once
+
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
+#include <chrono>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace rk::net {
+
+struct SupervisedHelper {
+    std::string name; // for messages: "slirp4netns"
+    pid_t pid = -1;
+    util::Fd pidfd;
+    util::Fd output;
+};
+
+// Starts argv (argv[0] a path) with stdin on /dev/null; `fd3`, if >= 0, becomes its fd 3.
+util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::string> argv,
+                                            int fd3);
+
+// Waits until `ready_fd` is readable and returns what it reads (at most 64 bytes; "" on EOF
+// is a failure), failing if the helper dies first (reaped; its last output line quoted) or
+// after `timeout` (killed). From then on its output goes to our debug log.
+util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
+                                      std::chrono::seconds timeout);
+
+// SIGKILL and reap, if still running.
+void stop_helper(SupervisedHelper& h);
+
+// After its pidfd became readable: reaps it and says what happened.
+util::Error helper_death(SupervisedHelper& h);
+
+} // namespace rk::net

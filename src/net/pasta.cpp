@@ -1,0 +1,121 @@
+// Purpose: --net=pasta (see pasta.hpp).
+//
+// Theory of Operation
+//   make: find the binary; `pasta --help` must list --config-net (what this driver relies on);
+//   the other options are used when listed. `--host-lo-to-ns-lo --version` succeeding means
+//   the newer loopback mapping is there (spec 6.4).
+//   configure_parent: unlike upstream (pasta daemonizes; old pastas then outlive a killed
+//   rootlesskit), run it in the foreground as a supervised helper (helper.hpp: PDEATHSIG,
+//   pidfd death watch, errors quote its output). It joins the child's namespaces, creates and
+//   configures the tap (address, route, MTU), then writes its PID file: `--pid` names a FIFO
+//   in the state dir, so that write is our readiness signal (the FIFO is removed at once).
+//   configure_child: only lo (pasta configures the tap).
+#include "net/pasta.hpp"
+
+#include "sys/fs.hpp"
+#include "sys/process.hpp"
+#include "sys/syscalls.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <fmt/ranges.h>
+#include <net/if.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "sys/netlink.hpp"
+
+namespace rk::net {
+using util::fail;
+using util::plain_error;
+
+PastaFeatures parse_pasta_help(const std::string& help) {
+    auto has = [&](std::string_view flag) { return help.find(flag) != std::string::npos; };
+    return {has("--config-net"), has("--ipv4-only"), has("--no-map-gw"), has("--dns-forward"),
+            false};
+}
+
+std::vector<std::string> pasta_argv(const PastaArgs& a) {
+    std::vector<std::string> v{"--stderr",
+                               "--ns-ifname=" + a.ifname,
+                               "--mtu=" + std::to_string(a.mtu),
+                               "--config-net",
+                               "--address=" + a.child_ip,
+                               "--netmask=" + std::to_string(a.prefix),
+                               "--gateway=" + a.gateway,
+                               "--dns-forward=" + a.dns};
+    if (a.disable_host_loopback) v.emplace_back("--no-map-gw");
+    if (!a.ipv6) v.emplace_back("--ipv4-only");
+    v.emplace_back(a.implicit_ports ? "--tcp-ports=auto" : "--tcp-ports=none");
+    v.emplace_back(a.implicit_ports ? "--udp-ports=auto" : "--udp-ports=none");
+    if (a.host_lo_to_ns_lo) v.emplace_back("--host-lo-to-ns-lo");
+    if (!a.pid_file.empty()) v.emplace_back("--pid=" + a.pid_file);
+    v.push_back(std::to_string(a.child_pid));
+    return v;
+}
+
+util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts) {
+    auto path = sys::find_in_path(opts.pasta_binary);
+    if (!path)
+        return fail(plain_error(
+            fmt::format("pasta binary \"{}\" not found in $PATH", opts.pasta_binary),
+            "install it (apt-get install passt), set --pasta-binary, or use --net=slirp4netns"));
+    auto h = RK_TRY(sys::spawn_helper({*path, "--help"}));
+    auto help = RK_TRY(sys::finish_helper(h));
+    PastaFeatures f = parse_pasta_help(help.output);
+    if (!f.config_net)
+        return fail(plain_error(fmt::format("{} does not support --config-net", *path),
+                                "install a newer passt (2023 or later)"));
+    if (!f.dns_forward || !f.no_map_gw || !f.ipv4_only)
+        return fail(plain_error(
+            fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", *path),
+            "install a newer passt"));
+    auto probe = RK_TRY(sys::spawn_helper({*path, "--host-lo-to-ns-lo", "--version"}));
+    f.host_lo_to_ns_lo = RK_TRY(sys::finish_helper(probe)).ok();
+    auto plan = RK_TRY(plan_virtual_net(opts, 65520, 2, 3));
+    return std::unique_ptr<Driver>(new PastaDriver(opts, std::move(plan), *path, f));
+}
+
+util::Result<std::string> PastaDriver::configure_parent(pid_t child_pid,
+                                                        const std::string& state_dir) {
+    // pasta writes its PID file once the namespace is configured: a FIFO turns that into our
+    // readiness signal. Read end opened first (non-blocking), so pasta's open does not block.
+    std::string fifo = state_dir + "/.pasta.pid";
+    if (::mkfifo(fifo.c_str(), 0600) != 0) return fail(util::sys_error("mkfifo " + fifo));
+    util::Defer remove_fifo([&] { ::unlink(fifo.c_str()); });
+    util::Fd ready(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!ready) return fail(util::sys_error("open " + fifo));
+    PastaArgs a{plan_.ifname,
+                plan_.mtu,
+                plan_.child_ip,
+                plan_.gateway,
+                plan_.dns.front(),
+                plan_.prefix,
+                opts_.disable_host_loopback,
+                opts_.ipv6,
+                opts_.port_driver == "implicit",
+                features_.host_lo_to_ns_lo,
+                fifo,
+                child_pid};
+    std::vector<std::string> argv{binary_, "--foreground"};
+    for (auto& s : pasta_argv(a))
+        argv.push_back(std::move(s));
+    proc_ = RK_TRY(start_helper("pasta", std::move(argv), -1));
+    RK_TRY(await_ready(proc_, ready.get(), std::chrono::seconds(30)));
+    return std::string();
+}
+
+util::Status PastaDriver::configure_child(const std::string&) {
+    int lo = static_cast<int>(::if_nametoindex("lo"));
+    if (lo == 0) return fail(util::sys_error("cannot find the loopback interface"));
+    return sys::netlink::link_set_up(lo, "lo");
+}
+
+void PastaDriver::shutdown() { stop_helper(proc_); }
+
+util::Error PastaDriver::helper_died() { return helper_death(proc_); }
+
+} // namespace rk::net

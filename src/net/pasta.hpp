@@ -1,0 +1,66 @@
+// Purpose: --net=pasta - the pasta helper (passt's namespace mode) attaches a tap device to the
+// child's network namespace and configures it itself (--config-net); with
+// --port-driver=implicit it also forwards every port a process listens on inside.
+#pragma once
+
+#include "net/driver.hpp"
+#include "net/helper.hpp"
+#include "net/vnet.hpp"
+#include "util/fd.hpp"
+
+namespace rk::net {
+
+// What a pasta binary supports, probed (not read from its version string: Debian 12's prints
+// "unknown version").
+struct PastaFeatures {
+    bool config_net = false;
+    bool ipv4_only = false;
+    bool no_map_gw = false;
+    bool dns_forward = false;
+    bool host_lo_to_ns_lo = false;
+};
+PastaFeatures parse_pasta_help(const std::string& help);
+
+struct PastaArgs {
+    std::string ifname;
+    unsigned mtu;
+    std::string child_ip, gateway, dns;
+    int prefix;
+    bool disable_host_loopback, ipv6, implicit_ports, host_lo_to_ns_lo;
+    std::string pid_file;
+    pid_t child_pid;
+};
+// The helper's command line without argv[0] (spec 6.4), plus --pid for our death watch.
+std::vector<std::string> pasta_argv(const PastaArgs& a);
+
+class PastaDriver final : public Driver {
+  public:
+    PastaDriver(const proto::Options& opts, VirtualNet plan, std::string binary,
+                PastaFeatures features)
+        : opts_(opts), plan_(std::move(plan)), binary_(std::move(binary)), features_(features) {}
+    ~PastaDriver() override { shutdown(); }
+
+    std::string_view name() const override { return "pasta"; }
+    bool new_netns() const override { return true; }
+    util::Result<std::string> configure_parent(pid_t child_pid,
+                                               const std::string& state_dir) override;
+    util::Status configure_child(const std::string& payload) override;
+    void shutdown() override;
+    bool virtual_nic() const override { return true; }
+    int helper_pidfd() const override { return proc_.pidfd.get(); }
+    util::Error helper_died() override;
+    std::optional<DriverInfo> info() const override {
+        return DriverInfo{"pasta", plan_.dns, plan_.child_ip, false};
+    }
+
+  private:
+    const proto::Options& opts_;
+    VirtualNet plan_;
+    std::string binary_;
+    PastaFeatures features_;
+    SupervisedHelper proc_;
+};
+
+util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts);
+
+} // namespace rk::net

@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# Purpose: --net=pasta (Debian 12's passt, "unknown version": features are probed) as the
+# unprivileged user: pasta configures the interface, DNS through its forwarder, TCP to the
+# host, --disable-host-loopback, the implicit port driver, and a helper that dies or is missing.
+load helpers
+
+setup() {
+    common_setup
+    command -v pasta >/dev/null || skip "pasta is not installed (apt-get install passt)"
+}
+
+@test "pasta: tap0 with 10.0.2.100/24, default route via 10.0.2.2, MTU 65520, DNS files" {
+    run rk --net=pasta --disable-host-loopback --copy-up=/etc \
+        sh -c 'ip -o -4 addr show dev tap0; ip route; cat /sys/class/net/tap0/mtu; cat /etc/resolv.conf'
+    assert_success
+    assert_line --regexp 'inet 10\.0\.2\.100/24 '
+    assert_line --regexp '^default via 10\.0\.2\.2 dev tap0'
+    assert_line 65520
+    assert_line 'nameserver 10.0.2.3'
+    assert_no_state_dirs
+}
+
+@test "pasta: --mtu, --cidr and --ifname" {
+    run rk --net=pasta --disable-host-loopback --mtu=1500 --cidr=10.0.7.0/24 --ifname=eth7 \
+        --copy-up=/etc sh -c 'ip -o -4 addr show dev eth7; ip route; cat /sys/class/net/eth7/mtu'
+    assert_success
+    assert_line --regexp 'inet 10\.0\.7\.100/24 '
+    assert_line --regexp '^default via 10\.0\.7\.2 dev eth7'
+    assert_line 1500
+}
+
+@test "pasta: DNS lookups are answered through pasta's forwarder (10.0.2.3)" {
+    command -v dnsmasq >/dev/null || skip "dnsmasq is not installed"
+    echo "nameserver 127.0.0.78" >"$T/resolv.host"
+    chmod 644 "$T/resolv.host"
+    dnsmasq --no-daemon --listen-address=127.0.0.78 --bind-interfaces --port=53 --no-resolv \
+        --no-hosts --address=/rk-dns-test.example/192.0.2.124 --user=root 2>"$T/dnsmasq.log" &
+    local dns=$!
+    sleep 0.3
+    run unshare -m sh -c "mount --bind '$T/resolv.host' /etc/resolv.conf && \
+        runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --net=pasta \
+        --disable-host-loopback --copy-up=/etc getent hosts rk-dns-test.example"
+    kill "$dns"
+    wait "$dns" || true
+    assert_success
+    assert_output --regexp '^192\.0\.2\.124 +rk-dns-test\.example$'
+}
+
+# pasta reaches the outside through the host's network: to keep every packet on this machine,
+# these run in a network namespace the test creates, whose only route leads into one end of
+# a veth pair with nothing behind it (a black hole). Its loopback is the "host loopback" here.
+in_test_netns() { # script
+    unshare -n sh -c "ip link set lo up && ip link add rkv0 type veth peer name rkv1 &&
+        ip addr add 203.0.113.1/24 dev rkv0 && ip link set rkv0 up && ip link set rkv1 up &&
+        ip route add default via 203.0.113.254 || exit 99
+        $1"
+}
+
+@test "pasta: TCP to the host's loopback via 10.0.2.2; --disable-host-loopback blocks it" {
+    command -v ip >/dev/null || skip "iproute2 is not installed"
+    local rkcmd="runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --copy-up=/etc --net=pasta"
+    run in_test_netns "(timeout 10 nc -l 127.0.0.1 19401 >$T/got &) ; sleep 0.2;
+        $rkcmd sh -c 'echo via-gateway | nc -N -w 5 10.0.2.2 19401'"
+    assert_success
+    sleep 0.2
+    assert_equal "$(cat "$T/got")" via-gateway
+
+    run in_test_netns "(timeout 10 nc -l 127.0.0.1 19402 >$T/got2 &) ; sleep 0.2;
+        $rkcmd --disable-host-loopback sh -c 'echo blocked | nc -N -w 3 10.0.2.2 19402'"
+    assert_failure
+    assert_equal "$(cat "$T/got2")" ''
+    pkill -f "nc -l 127.0.0.1 1940[12]" || true
+}
+
+@test "pasta --port-driver=implicit: a port listened on inside is reachable on the host" {
+    echo "rk-pasta" >"$T/index.html"
+    chmod 644 "$T/index.html"
+    rk --state-dir="$T/sd" --net=pasta --port-driver=implicit --disable-host-loopback \
+        --copy-up=/etc busybox httpd -f -p 19403 -h "$T" >/dev/null 2>&1 &
+    wait_for_file "$T/sd/api.sock"
+    local i
+    for i in $(seq 50); do
+        run curl -sS -m 1 http://127.0.0.1:19403/index.html
+        [ "$output" = rk-pasta ] && break
+        sleep 0.1
+    done
+    assert_output rk-pasta
+    # no port driver object: the ports API says so, as upstream
+    run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/ports
+    assert_output '{"message":"no PortDriver is available"}'
+    kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
+    wait || true
+}
+
+@test "pasta killed mid-run: clear error, non-zero exit, nothing left behind" {
+    rk --state-dir="$T/sd" --net=pasta --disable-host-loopback --copy-up=/etc sleep 60 \
+        >"$T/out" 2>&1 &
+    local rk_pid=$!
+    wait_for_file "$T/sd/child_pid"
+    # (pasta may re-exec itself as pasta.avx2)
+    pkill -9 -P "$(pgrep -o -f "^$RK --state-dir=$T/sd")" -f "^/usr/bin/pasta"
+    local st=0
+    wait "$rk_pid" || st=$?
+    assert_equal "$st" 1
+    run cat "$T/out"
+    assert_line --partial 'pasta exited unexpectedly (signal: killed)'
+    [ ! -e "$T/sd" ]
+}
+
+@test "pasta: a normal exit is clean (pasta quitting with the namespace is no error)" {
+    for i in 1 2 3 4 5; do
+        run rk --net=pasta --disable-host-loopback --copy-up=/etc true
+        assert_success
+        refute_output --partial 'exited unexpectedly'
+    done
+}
+
+@test "pasta: a missing or unsuitable binary gives one clear line and leaves nothing" {
+    run rk --net=pasta --disable-host-loopback --pasta-binary=/nonexistent/pasta true
+    assert_failure 1
+    assert_line --partial 'pasta binary "/nonexistent/pasta" not found'
+    printf '#!/bin/sh\necho "Usage: passt [OPTION]..."\n' >"$T/old-pasta"
+    chmod 755 "$T/old-pasta"
+    run rk --net=pasta --disable-host-loopback --pasta-binary="$T/old-pasta" true
+    assert_failure 1
+    assert_line --partial 'does not support --config-net'
+    printf '#!/bin/sh\nif [ "$1" = --help ]; then echo --config-net --ipv4-only --no-map-gw --dns-forward; exit 0; fi\necho "No routable interface for IPv4: IPv4 is disabled" >&2; exit 1\n' >"$T/bad-pasta"
+    chmod 755 "$T/bad-pasta"
+    run rk --net=pasta --disable-host-loopback --pasta-binary="$T/bad-pasta" true
+    assert_failure 1
+    assert_line --partial 'pasta failed (exit status 1): No routable interface for IPv4'
+    assert_no_state_dirs
+}
