@@ -22,11 +22,11 @@
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <limits.h>
 #include <linux/close_range.h>
-#include <algorithm>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -64,9 +64,8 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
     if (st.driver->virtual_nic()) remount_sys();
     RK_TRY_CTX(st.driver->configure_child(net.payload), "failed to set up the network");
     if (st.driver->virtual_nic()) {
-        bool etc_copied_up = std::any_of(opts.copy_up.begin(), opts.copy_up.end(), [](auto& d) {
-            return sys::clean_path(d) == "/etc";
-        });
+        bool etc_copied_up = std::any_of(opts.copy_up.begin(), opts.copy_up.end(),
+                                         [](auto& d) { return sys::clean_path(d) == "/etc"; });
         auto info = st.driver->info();
         RK_TRY(install_dns_files(st.state_dir, info ? info->dns : std::vector<std::string>{},
                                  etc_copied_up));

@@ -1,7 +1,6 @@
 // Purpose: what the child does for a network driver with a virtual NIC besides configuring
 // the device: a fresh /sys for the new network namespace, and resolv.conf/hosts.
 #include "child/mounts.hpp"
-
 #include "sys/fs.hpp"
 #include "sys/syscalls.hpp"
 #include "util/fd.hpp"
@@ -22,8 +21,8 @@ using util::sys_error;
 // tree under /sys/fs/cgroup is cloned first (open_tree: a detached copy, no scratch directory
 // in /tmp) and moved back on top of the new sysfs.
 void remount_sys() {
-    util::Fd cgroup(
-        sys::open_tree(AT_FDCWD, "/sys/fs/cgroup", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    util::Fd cgroup(sys::open_tree(AT_FDCWD, "/sys/fs/cgroup",
+                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
     const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
     if (::mount("sysfs", "/sys", "sysfs", flags, nullptr) != 0 &&
         ::mount("sysfs", "/sys", "sysfs", flags | MS_RDONLY, nullptr) != 0) {
@@ -32,8 +31,8 @@ void remount_sys() {
                         std::strerror(errno));
         return;
     }
-    if (cgroup && sys::move_mount(cgroup.get(), "", AT_FDCWD, "/sys/fs/cgroup",
-                                  MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    if (cgroup &&
+        sys::move_mount(cgroup.get(), "", AT_FDCWD, "/sys/fs/cgroup", MOVE_MOUNT_F_EMPTY_PATH) != 0)
         util::log::warn("cannot put /sys/fs/cgroup back over the new /sys: {}",
                         std::strerror(errno));
 }

@@ -94,7 +94,8 @@ util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
             collect();
             return failed(fmt::format("{} did not become ready in {} s", h.name, timeout.count()));
         }
-        pollfd pf[3] = {{ready_fd, POLLIN, 0}, {h.pidfd.get(), POLLIN, 0}, {h.output.get(), POLLIN, 0}};
+        pollfd pf[3] = {
+            {ready_fd, POLLIN, 0}, {h.pidfd.get(), POLLIN, 0}, {h.output.get(), POLLIN, 0}};
         if (sys::retry_eintr([&] { return ::poll(pf, 3, static_cast<int>(left.count())); }) < 0)
             return fail(util::sys_error("poll"));
         if (pf[2].revents) collect();
@@ -121,7 +122,8 @@ util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
         char buf[4096];
         ssize_t n;
         while ((n = sys::retry_eintr([&] { return ::read(fd, buf, sizeof buf); })) > 0)
-            util::log::debug("{}: {}", name, util::trim(std::string_view(buf, static_cast<size_t>(n))));
+            util::log::debug("{}: {}", name,
+                             util::trim(std::string_view(buf, static_cast<size_t>(n))));
         ::close(fd);
     }).detach();
     return got;

@@ -3,6 +3,8 @@
 // a wait for its readiness that turns its death into an error quoting its last output line.
 #pragma once
 
+#include "net/driver.hpp"
+#include "net/vnet.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 
@@ -35,5 +37,28 @@ void stop_helper(SupervisedHelper& h);
 
 // After its pidfd became readable: reaps it and says what happened.
 util::Error helper_death(SupervisedHelper& h);
+
+// What the user-mode network drivers (slirp4netns, pasta) share: a new netns with a virtual
+// NIC, the addressing plan, and one supervised helper whose death ends the run.
+class UserModeDriver : public Driver {
+  public:
+    UserModeDriver(const proto::Options& opts, VirtualNet plan)
+        : opts_(opts), plan_(std::move(plan)) {}
+    ~UserModeDriver() override { stop_helper(proc_); }
+
+    bool new_netns() const override { return true; }
+    bool virtual_nic() const override { return true; }
+    void shutdown() override { stop_helper(proc_); }
+    int helper_pidfd() const override { return proc_.pidfd.get(); }
+    util::Error helper_died() override { return helper_death(proc_); }
+    std::optional<DriverInfo> info() const override {
+        return DriverInfo{std::string(name()), plan_.dns, plan_.child_ip, false};
+    }
+
+  protected:
+    const proto::Options& opts_;
+    VirtualNet plan_;
+    SupervisedHelper proc_;
+};
 
 } // namespace rk::net

@@ -13,6 +13,7 @@
 #include "net/pasta.hpp"
 
 #include "sys/fs.hpp"
+#include "sys/netlink.hpp"
 #include "sys/process.hpp"
 #include "sys/syscalls.hpp"
 #include "util/log.hpp"
@@ -20,13 +21,11 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <fmt/ranges.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-#include "sys/netlink.hpp"
 
 namespace rk::net {
 using util::fail;
@@ -70,9 +69,9 @@ util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& op
         return fail(plain_error(fmt::format("{} does not support --config-net", *path),
                                 "install a newer passt (2023 or later)"));
     if (!f.dns_forward || !f.no_map_gw || !f.ipv4_only)
-        return fail(plain_error(
-            fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", *path),
-            "install a newer passt"));
+        return fail(
+            plain_error(fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", *path),
+                        "install a newer passt"));
     auto probe = RK_TRY(sys::spawn_helper({*path, "--host-lo-to-ns-lo", "--version"}));
     f.host_lo_to_ns_lo = RK_TRY(sys::finish_helper(probe)).ok();
     auto plan = RK_TRY(plan_virtual_net(opts, 65520, 2, 3));
@@ -113,9 +112,5 @@ util::Status PastaDriver::configure_child(const std::string&) {
     if (lo == 0) return fail(util::sys_error("cannot find the loopback interface"));
     return sys::netlink::link_set_up(lo, "lo");
 }
-
-void PastaDriver::shutdown() { stop_helper(proc_); }
-
-util::Error PastaDriver::helper_died() { return helper_death(proc_); }
 
 } // namespace rk::net

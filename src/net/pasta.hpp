@@ -3,10 +3,7 @@
 // --port-driver=implicit it also forwards every port a process listens on inside.
 #pragma once
 
-#include "net/driver.hpp"
 #include "net/helper.hpp"
-#include "net/vnet.hpp"
-#include "util/fd.hpp"
 
 namespace rk::net {
 
@@ -33,32 +30,20 @@ struct PastaArgs {
 // The helper's command line without argv[0] (spec 6.4), plus --pid for our death watch.
 std::vector<std::string> pasta_argv(const PastaArgs& a);
 
-class PastaDriver final : public Driver {
+class PastaDriver final : public UserModeDriver {
   public:
     PastaDriver(const proto::Options& opts, VirtualNet plan, std::string binary,
                 PastaFeatures features)
-        : opts_(opts), plan_(std::move(plan)), binary_(std::move(binary)), features_(features) {}
-    ~PastaDriver() override { shutdown(); }
+        : UserModeDriver(opts, std::move(plan)), binary_(std::move(binary)), features_(features) {}
 
     std::string_view name() const override { return "pasta"; }
-    bool new_netns() const override { return true; }
     util::Result<std::string> configure_parent(pid_t child_pid,
                                                const std::string& state_dir) override;
     util::Status configure_child(const std::string& payload) override;
-    void shutdown() override;
-    bool virtual_nic() const override { return true; }
-    int helper_pidfd() const override { return proc_.pidfd.get(); }
-    util::Error helper_died() override;
-    std::optional<DriverInfo> info() const override {
-        return DriverInfo{"pasta", plan_.dns, plan_.child_ip, false};
-    }
 
   private:
-    const proto::Options& opts_;
-    VirtualNet plan_;
     std::string binary_;
     PastaFeatures features_;
-    SupervisedHelper proc_;
 };
 
 util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts);

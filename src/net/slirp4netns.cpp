@@ -60,9 +60,9 @@ util::Result<Resolved> probe(const proto::Options& opts) {
     auto h = RK_TRY(sys::spawn_helper({*path, "--help"}));
     auto r = RK_TRY(sys::finish_helper(h));
     if (!r.ok())
-        return fail(plain_error(fmt::format("\"{} --help\" failed ({}): {}", *path,
-                                            sys::describe_wait_status(r.status),
-                                            last_line(r.output))));
+        return fail(
+            plain_error(fmt::format("\"{} --help\" failed ({}): {}", *path,
+                                    sys::describe_wait_status(r.status), last_line(r.output))));
     Resolved res{*path, parse_slirp4netns_help(r.output)};
     if (!res.features.netns_type)
         return fail(plain_error(fmt::format("{} seems older than v0.4.0", *path),
@@ -81,16 +81,17 @@ util::Result<bool> resolve_mode(const std::string& flag, const std::string& mode
                                     fmt::format("use --{}=auto or false", flag)));
         return true;
     }
-    return fail(plain_error(fmt::format("unsupported {} mode: {}", flag, mode),
-                            "use auto, true or false"));
+    return fail(
+        plain_error(fmt::format("unsupported {} mode: {}", flag, mode), "use auto, true or false"));
 }
 
 } // namespace
 
 Slirp4netnsFeatures parse_slirp4netns_help(const std::string& help) {
     auto has = [&](std::string_view flag) { return help.find(flag) != std::string::npos; };
-    return {has("--netns-type"), has("--enable-ipv6"),    has("--cidr"),
-            has("--disable-host-loopback"), has("--api-socket"), has("--enable-sandbox"),
+    return {has("--netns-type"),    has("--enable-ipv6"),
+            has("--cidr"),          has("--disable-host-loopback"),
+            has("--api-socket"),    has("--enable-sandbox"),
             has("--enable-seccomp")};
 }
 
@@ -125,13 +126,14 @@ util::Result<std::unique_ptr<Driver>> make_slirp4netns_driver(const proto::Optio
     bool sandbox_ok = f.sandbox && !opts.detach_netns;
     Slirp4netnsHelper helper;
     helper.binary = res.binary;
-    helper.sandbox = RK_TRY(resolve_mode("slirp4netns-sandbox", opts.slirp4netns_sandbox,
-                                         sandbox_ok,
-                                         f.sandbox ? "not supported with --detach-netns"
-                                                   : "this slirp4netns lacks --enable-sandbox"));
-    helper.seccomp = RK_TRY(resolve_mode(
-        "slirp4netns-seccomp", opts.slirp4netns_seccomp, f.seccomp && kernel_has_seccomp_filter(),
-        f.seccomp ? "the kernel lacks seccomp filters" : "this slirp4netns lacks --enable-seccomp"));
+    helper.sandbox =
+        RK_TRY(resolve_mode("slirp4netns-sandbox", opts.slirp4netns_sandbox, sandbox_ok,
+                            f.sandbox ? "not supported with --detach-netns"
+                                      : "this slirp4netns lacks --enable-sandbox"));
+    helper.seccomp = RK_TRY(resolve_mode("slirp4netns-seccomp", opts.slirp4netns_seccomp,
+                                         f.seccomp && kernel_has_seccomp_filter(),
+                                         f.seccomp ? "the kernel lacks seccomp filters"
+                                                   : "this slirp4netns lacks --enable-seccomp"));
     auto plan = RK_TRY(plan_virtual_net(opts, 65520, 2, 3));
     if (opts.ipv6) plan.dns.push_back("fd00::3");
     return std::unique_ptr<Driver>(new Slirp4netnsDriver(opts, std::move(plan), std::move(helper)));
@@ -139,15 +141,12 @@ util::Result<std::unique_ptr<Driver>> make_slirp4netns_driver(const proto::Optio
 
 util::Result<std::string> Slirp4netnsDriver::configure_parent(pid_t child_pid,
                                                               const std::string& state_dir) {
-    Slirp4netnsArgs a{plan_.mtu,
-                      opts_.disable_host_loopback,
-                      opts_.cidr,
-                      opts_.port_driver == "slirp4netns" ? state_dir + "/.s4nn.sock" : "",
-                      helper_.sandbox,
-                      helper_.seccomp,
-                      opts_.ipv6,
-                      child_pid,
-                      plan_.ifname};
+    Slirp4netnsArgs a{
+        plan_.mtu,       opts_.disable_host_loopback,
+        opts_.cidr,      opts_.port_driver == "slirp4netns" ? state_dir + "/.s4nn.sock" : "",
+        helper_.sandbox, helper_.seccomp,
+        opts_.ipv6,      child_pid,
+        plan_.ifname};
     std::vector<std::string> argv{helper_.binary};
     for (auto& s : slirp4netns_argv(a))
         argv.push_back(std::move(s));
@@ -160,7 +159,9 @@ util::Result<std::string> Slirp4netnsDriver::configure_parent(pid_t child_pid,
     return std::string();
 }
 
-util::Status Slirp4netnsDriver::prepare_child() { return create_persistent_tap(plan_.ifname); }
+util::Status Slirp4netnsDriver::prepare_child() {
+    return create_persistent_tap(plan_.ifname);
+}
 
 util::Status Slirp4netnsDriver::configure_child(const std::string&) {
     RK_TRY(configure_interface(plan_));
@@ -179,9 +180,5 @@ util::Status Slirp4netnsDriver::configure_child(const std::string&) {
     }
     return {};
 }
-
-void Slirp4netnsDriver::shutdown() { stop_helper(proc_); }
-
-util::Error Slirp4netnsDriver::helper_died() { return helper_death(proc_); }
 
 } // namespace rk::net

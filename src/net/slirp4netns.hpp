@@ -3,10 +3,7 @@
 // netlink.
 #pragma once
 
-#include "net/driver.hpp"
 #include "net/helper.hpp"
-#include "net/vnet.hpp"
-#include "util/fd.hpp"
 
 namespace rk::net {
 
@@ -41,31 +38,19 @@ struct Slirp4netnsHelper {
     bool seccomp = false;
 };
 
-class Slirp4netnsDriver final : public Driver {
+class Slirp4netnsDriver final : public UserModeDriver {
   public:
     Slirp4netnsDriver(const proto::Options& opts, VirtualNet plan, Slirp4netnsHelper helper)
-        : opts_(opts), plan_(std::move(plan)), helper_(std::move(helper)) {}
-    ~Slirp4netnsDriver() override { shutdown(); }
+        : UserModeDriver(opts, std::move(plan)), helper_(std::move(helper)) {}
 
     std::string_view name() const override { return "slirp4netns"; }
-    bool new_netns() const override { return true; }
     util::Result<std::string> configure_parent(pid_t child_pid,
                                                const std::string& state_dir) override;
     util::Status prepare_child() override;
     util::Status configure_child(const std::string& payload) override;
-    void shutdown() override;
-    bool virtual_nic() const override { return true; }
-    int helper_pidfd() const override { return proc_.pidfd.get(); }
-    util::Error helper_died() override;
-    std::optional<DriverInfo> info() const override {
-        return DriverInfo{"slirp4netns", plan_.dns, plan_.child_ip, false};
-    }
 
   private:
-    const proto::Options& opts_;
-    VirtualNet plan_;
     Slirp4netnsHelper helper_;
-    SupervisedHelper proc_;
 };
 
 util::Result<std::unique_ptr<Driver>> make_slirp4netns_driver(const proto::Options& opts);

@@ -2,15 +2,15 @@
 #include "net/vnet.hpp"
 
 #include "sys/netlink.hpp"
+#include "util/fd.hpp"
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
 #include <cstdio>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
-#include "util/fd.hpp"
 
 namespace rk::net {
 using util::fail;

@@ -11,12 +11,12 @@
 namespace rk::net {
 
 struct VirtualNet {
-    std::string ifname;  // tap0
-    unsigned mtu = 0;    // 65520
-    std::string network; // 10.0.2.0
-    int prefix = 0;      // 24
-    std::string child_ip; // network + 100
-    std::string gateway;  // network + 2
+    std::string ifname;           // tap0
+    unsigned mtu = 0;             // 65520
+    std::string network;          // 10.0.2.0
+    int prefix = 0;               // 24
+    std::string child_ip;         // network + 100
+    std::string gateway;          // network + 2
     std::vector<std::string> dns; // network + 3 (+ fd00::3 with --ipv6 on slirp4netns)
 };
 

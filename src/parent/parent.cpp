@@ -29,8 +29,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <optional>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <fmt/format.h>
 #include <functional>
 #include <optional>

@@ -36,8 +36,8 @@ template <typename Hdr> class Request {
     Hdr& hdr() { return *reinterpret_cast<Hdr*>(NLMSG_DATA(&h_)); }
 
     void attr(uint16_t type, const void* data, size_t len) {
-        auto* a = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&h_) +
-                                            NLMSG_ALIGN(h_.nlmsg_len));
+        auto* a =
+            reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&h_) + NLMSG_ALIGN(h_.nlmsg_len));
         a->rta_type = type;
         a->rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
         std::memcpy(RTA_DATA(a), data, len);
@@ -79,7 +79,9 @@ util::Status transact(void* req, size_t len, const std::string& what,
     return {};
 }
 
-const char* family_flag(int family) { return family == AF_INET6 ? "-6 " : ""; }
+const char* family_flag(int family) {
+    return family == AF_INET6 ? "-6 " : "";
+}
 
 } // namespace
 
@@ -183,8 +185,9 @@ util::Status rule_add_fwmark(int family, uint32_t mark, uint32_t table, uint32_t
     req.attr_u32(FRA_TABLE, table);
     req.attr_u32(FRA_PRIORITY, priority);
     return transact(req.data(), req.size(),
-                    std::string("add routing rule `ip ") + family_flag(family) + "rule add fwmark " +
-                        std::to_string(mark) + " lookup " + std::to_string(table) + "`",
+                    std::string("add routing rule `ip ") + family_flag(family) +
+                        "rule add fwmark " + std::to_string(mark) + " lookup " +
+                        std::to_string(table) + "`",
                     Existing::IsSuccess);
 }
 

@@ -77,3 +77,21 @@ assert_no_state_dirs() {
     left=$(find "$T" -mindepth 1 -maxdepth 1 -name 'rootlesskit*')
     assert_equal "$left" ''
 }
+
+# Looks up rk-dns-test.example inside rootlesskit (run with the flags "$@") through the network
+# driver's DNS forwarder. A dnsmasq on host loopback address $DNS_ADDR answers it with
+# 192.0.2.123; the forwarder reads the host's /etc/resolv.conf, which a private mount
+# namespace points at that dnsmasq. Sets $output/$status like `run`.
+lookup_via_driver_dns() {
+    command -v dnsmasq >/dev/null || skip "dnsmasq is not installed"
+    echo "nameserver $DNS_ADDR" >"$T/resolv.host"
+    chmod 644 "$T/resolv.host"
+    dnsmasq --no-daemon --listen-address="$DNS_ADDR" --bind-interfaces --port=53 --no-resolv \
+        --no-hosts --address=/rk-dns-test.example/192.0.2.123 --user=root 2>"$T/dnsmasq.log" &
+    local dns=$!
+    sleep 0.3
+    run unshare -m sh -c "mount --bind '$T/resolv.host' /etc/resolv.conf && \
+        runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK $* getent hosts rk-dns-test.example"
+    kill "$dns"
+    wait "$dns" || true
+}

@@ -60,20 +60,7 @@ start_host_server() { # port
 }
 
 @test "slirp4netns: DNS lookups are answered through slirp's resolver (10.0.2.3)" {
-    command -v dnsmasq >/dev/null || skip "dnsmasq is not installed"
-    # A DNS server on a host loopback address; slirp4netns forwards 10.0.2.3 to the resolver
-    # in its /etc/resolv.conf, which a private mount namespace points at ours.
-    echo "nameserver 127.0.0.77" >"$T/resolv.host"
-    chmod 644 "$T/resolv.host"
-    dnsmasq --no-daemon --listen-address=127.0.0.77 --bind-interfaces --port=53 --no-resolv \
-        --no-hosts --address=/rk-dns-test.example/192.0.2.123 --user=root 2>"$T/dnsmasq.log" &
-    local dns=$!
-    sleep 0.3
-    run unshare -m sh -c "mount --bind '$T/resolv.host' /etc/resolv.conf && \
-        runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --net=slirp4netns \
-        --disable-host-loopback --copy-up=/etc getent hosts rk-dns-test.example"
-    kill "$dns"
-    wait "$dns" || true
+    DNS_ADDR=127.0.0.77 lookup_via_driver_dns --net=slirp4netns --disable-host-loopback --copy-up=/etc
     assert_success
     assert_output --regexp '^192\.0\.2\.123 +rk-dns-test\.example$'
 }

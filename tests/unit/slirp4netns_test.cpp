@@ -11,7 +11,8 @@ namespace rk::net {
 namespace {
 
 TEST(Slirp4netns, FeaturesFromHelp) {
-    auto old = parse_slirp4netns_help("Usage: slirp4netns [OPTION]... PID TAPNAME\n-c, --configure\n");
+    auto old =
+        parse_slirp4netns_help("Usage: slirp4netns [OPTION]... PID TAPNAME\n-c, --configure\n");
     EXPECT_FALSE(old.netns_type);
     EXPECT_FALSE(old.sandbox);
     auto v12 = parse_slirp4netns_help(
@@ -29,7 +30,8 @@ TEST(Slirp4netns, FeaturesFromHelp) {
 TEST(Slirp4netns, CommandLineMatchesUpstream) {
     // Observed upstream: slirp4netns --mtu 65520 -r 3 --disable-host-loopback
     //                    --api-socket /tmp/s4state/.s4nn.sock 11874 tap0
-    Slirp4netnsArgs a{65520, true, "", "/tmp/s4state/.s4nn.sock", false, false, false, 11874, "tap0"};
+    Slirp4netnsArgs a{65520, true,  "",    "/tmp/s4state/.s4nn.sock", false, false,
+                      false, 11874, "tap0"};
     EXPECT_EQ(fmt::format("{}", fmt::join(slirp4netns_argv(a), " ")),
               "--mtu 65520 -r 3 --disable-host-loopback --api-socket /tmp/s4state/.s4nn.sock "
               "11874 tap0");
@@ -134,14 +136,14 @@ TEST(Pasta, FeaturesFromHelpNotVersion) {
 }
 
 TEST(Pasta, CommandLineMatchesUpstream) {
-    PastaArgs a{"tap0", 65520, "10.0.2.100", "10.0.2.2", "10.0.2.3", 24, true, false, true,
-                false, "", 4242};
+    PastaArgs a{"tap0", 65520, "10.0.2.100", "10.0.2.2", "10.0.2.3", 24,
+                true,   false, true,         false,      "",         4242};
     EXPECT_EQ(fmt::format("{}", fmt::join(pasta_argv(a), " ")),
               "--stderr --ns-ifname=tap0 --mtu=65520 --config-net --address=10.0.2.100 "
               "--netmask=24 --gateway=10.0.2.2 --dns-forward=10.0.2.3 --no-map-gw --ipv4-only "
               "--tcp-ports=auto --udp-ports=auto 4242");
-    PastaArgs b{"eth1", 1500, "10.0.7.100", "10.0.7.2", "10.0.7.3", 24, false, true, false,
-                true, "/sd/.pasta.pid", 7};
+    PastaArgs b{"eth1", 1500, "10.0.7.100", "10.0.7.2", "10.0.7.3",       24,
+                false,  true, false,        true,       "/sd/.pasta.pid", 7};
     EXPECT_EQ(fmt::format("{}", fmt::join(pasta_argv(b), " ")),
               "--stderr --ns-ifname=eth1 --mtu=1500 --config-net --address=10.0.7.100 "
               "--netmask=24 --gateway=10.0.7.2 --dns-forward=10.0.7.3 --tcp-ports=none "

@@ -10,10 +10,10 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstring>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <linux/in6.h>
 #include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
@@ -147,9 +147,8 @@ int start_connect(const DialRequest& r, From from, bool& in_progress) {
     }
     socklen_t len = to_sockaddr(r.family, r.addr, r.port, ss);
     in_progress = false;
-    if (sys::retry_eintr([&] {
-            return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len);
-        }) != 0) {
+    if (sys::retry_eintr(
+            [&] { return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len); }) != 0) {
         if (errno != EINPROGRESS) return -errno;
         in_progress = true;
     }
@@ -241,9 +240,10 @@ void serve_dial_requests(int sock) {
         // Sleep until the nearest connect deadline, or until a request comes when none is due.
         int timeout_ms = -1;
         if (!connecting.empty()) {
-            auto next = std::min_element(connecting.begin(), connecting.end(), [](auto& a, auto& b) {
-                            return a.second.deadline < b.second.deadline;
-                        })->second.deadline;
+            auto next =
+                std::min_element(connecting.begin(), connecting.end(), [](auto& a, auto& b) {
+                    return a.second.deadline < b.second.deadline;
+                })->second.deadline;
             auto ms = std::chrono::ceil<std::chrono::milliseconds>(
                 next - std::chrono::steady_clock::now());
             timeout_ms = static_cast<int>(std::max<int64_t>(ms.count(), 0));

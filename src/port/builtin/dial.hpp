@@ -12,8 +12,8 @@
 
 #include <cstdint>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <string>
+#include <sys/socket.h>
 
 namespace rk::port::builtin {
 

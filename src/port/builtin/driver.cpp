@@ -257,8 +257,9 @@ class Flow : public std::enable_shared_from_this<Flow> {
         for (;;) {
             bool progressed = false;
             if (!h.eof && h.buffered < h.pipe.capacity) {
-                ssize_t n = ::splice(h.from->native_handle(), nullptr, h.pipe.w.get(), nullptr,
-                                     h.pipe.capacity - h.buffered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                ssize_t n =
+                    ::splice(h.from->native_handle(), nullptr, h.pipe.w.get(), nullptr,
+                             h.pipe.capacity - h.buffered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                 if (n > 0) {
                     h.buffered += static_cast<size_t>(n);
                     progressed = true;

@@ -81,9 +81,8 @@ util::Result<std::string> call(const std::string& path, const std::string& reque
         return fail(plain_error("slirp4netns API socket path too long: " + path,
                                 "use a shorter --state-dir"));
     std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    if (sys::retry_eintr([&] {
-            return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-        }) != 0)
+    if (sys::retry_eintr(
+            [&] { return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa); }) != 0)
         return fail(util::sys_error("cannot connect to the slirp4netns API socket " + path));
     size_t off = 0;
     while (off < request.size()) {
@@ -133,7 +132,8 @@ class Slirp4netnsPorts final : public port::Driver {
         auto reply = RK_TRY(call(sock_, req.dump()));
         json j = json::parse(reply, nullptr, false);
         if (j.is_discarded() || !j.is_object())
-            return fail(plain_error("slirp4netns answered with something else than JSON: " + reply));
+            return fail(
+                plain_error("slirp4netns answered with something else than JSON: " + reply));
         if (j.contains("error")) return fail(plain_error("slirp4netns: " + error_text(j)));
         ports_.erase(it);
         return {};
