@@ -20,12 +20,12 @@ namespace rk::net {
 using util::fail;
 using util::plain_error;
 
-namespace {
-
-std::string last_line(const std::string& out) {
+std::string last_output_line(const std::string& out) {
     auto lines = util::split(util::trim(out), '\n');
     return lines.empty() ? std::string() : std::string(util::trim(lines.back()));
 }
+
+namespace {
 
 int reap(SupervisedHelper& h) {
     int st = 0;
@@ -79,7 +79,7 @@ util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
         }
     };
     auto failed = [&](const std::string& what) -> util::Result<std::string> {
-        std::string line = last_line(output);
+        std::string line = last_output_line(output);
         return fail(plain_error(line.empty() ? what : what + ": " + line,
                                 fmt::format("run with --debug to see {}' output", h.name)));
     };

@@ -22,6 +22,9 @@ struct SupervisedHelper {
     util::Fd output;
 };
 
+// The last non-empty line of a helper's output, for error messages.
+std::string last_output_line(const std::string& output);
+
 // Starts argv (argv[0] a path) with stdin on /dev/null; `fd3`, if >= 0, becomes its fd 3.
 util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::string> argv,
                                             int fd3);

@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <net/if.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,9 +61,13 @@ util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& op
         return fail(plain_error(
             fmt::format("pasta binary \"{}\" not found in $PATH", opts.pasta_binary),
             "install it (apt-get install passt), set --pasta-binary, or use --net=slirp4netns"));
+    // Both probes at once: start-up waits for one exec, not two.
     auto h = RK_TRY(sys::spawn_helper({*path, "--help"}));
+    auto probe = RK_TRY(sys::spawn_helper({*path, "--host-lo-to-ns-lo", "--version"}));
     auto help = RK_TRY(sys::finish_helper(h));
+    bool host_lo_to_ns_lo = RK_TRY(sys::finish_helper(probe)).ok();
     PastaFeatures f = parse_pasta_help(help.output);
+    f.host_lo_to_ns_lo = host_lo_to_ns_lo;
     if (!f.config_net)
         return fail(plain_error(fmt::format("{} does not support --config-net", *path),
                                 "install a newer passt (2023 or later)"));
@@ -72,8 +75,6 @@ util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& op
         return fail(
             plain_error(fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", *path),
                         "install a newer passt"));
-    auto probe = RK_TRY(sys::spawn_helper({*path, "--host-lo-to-ns-lo", "--version"}));
-    f.host_lo_to_ns_lo = RK_TRY(sys::finish_helper(probe)).ok();
     auto plan = RK_TRY(plan_virtual_net(opts, 65520, 2, 3));
     return std::unique_ptr<Driver>(new PastaDriver(opts, std::move(plan), *path, f));
 }
@@ -108,9 +109,7 @@ util::Result<std::string> PastaDriver::configure_parent(pid_t child_pid,
 }
 
 util::Status PastaDriver::configure_child(const std::string&) {
-    int lo = static_cast<int>(::if_nametoindex("lo"));
-    if (lo == 0) return fail(util::sys_error("cannot find the loopback interface"));
-    return sys::netlink::link_set_up(lo, "lo");
+    return sys::netlink::loopback_up(); // pasta configured the tap itself
 }
 
 } // namespace rk::net

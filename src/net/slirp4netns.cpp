@@ -12,17 +12,13 @@
 
 #include "sys/fs.hpp"
 #include "sys/process.hpp"
-#include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
 #include "util/log.hpp"
-#include "util/strings.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace rk::net {
@@ -37,12 +33,6 @@ bool kernel_has_seccomp_filter() {
     if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL) return false;
     // With a NULL filter the kernel answers EFAULT if it supports filters, EINVAL if not.
     return !(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, nullptr, 0, 0) < 0 && errno == EINVAL);
-}
-
-// The last non-empty line of a helper's output, for error messages.
-std::string last_line(const std::string& out) {
-    auto lines = util::split(util::trim(out), '\n');
-    return lines.empty() ? std::string() : std::string(util::trim(lines.back()));
 }
 
 struct Resolved {
@@ -60,9 +50,9 @@ util::Result<Resolved> probe(const proto::Options& opts) {
     auto h = RK_TRY(sys::spawn_helper({*path, "--help"}));
     auto r = RK_TRY(sys::finish_helper(h));
     if (!r.ok())
-        return fail(
-            plain_error(fmt::format("\"{} --help\" failed ({}): {}", *path,
-                                    sys::describe_wait_status(r.status), last_line(r.output))));
+        return fail(plain_error(fmt::format("\"{} --help\" failed ({}): {}", *path,
+                                            sys::describe_wait_status(r.status),
+                                            last_output_line(r.output))));
     Resolved res{*path, parse_slirp4netns_help(r.output)};
     if (!res.features.netns_type)
         return fail(plain_error(fmt::format("{} seems older than v0.4.0", *path),

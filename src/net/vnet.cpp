@@ -60,9 +60,7 @@ util::Status create_persistent_tap(const std::string& name) {
 }
 
 util::Status configure_interface(const VirtualNet& plan) {
-    int lo = static_cast<int>(::if_nametoindex("lo"));
-    if (lo == 0) return fail(util::sys_error("cannot find the loopback interface"));
-    RK_TRY(sys::netlink::link_set_up(lo, "lo"));
+    RK_TRY(sys::netlink::loopback_up());
     int dev = static_cast<int>(::if_nametoindex(plan.ifname.c_str()));
     if (dev == 0) return fail(util::sys_error("cannot find the interface " + plan.ifname));
     RK_TRY(sys::netlink::link_set_mtu(dev, plan.mtu, plan.ifname));

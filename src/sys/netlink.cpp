@@ -94,6 +94,12 @@ util::Status link_set_up(int ifindex, const std::string& name_for_errors) {
     return transact(req.data(), req.size(), "set link " + name_for_errors + " up");
 }
 
+util::Status loopback_up() {
+    unsigned idx = ::if_nametoindex("lo");
+    if (idx == 0) return fail(sys_error("cannot find the loopback interface"));
+    return link_set_up(static_cast<int>(idx), "lo");
+}
+
 util::Status link_set_mtu(int ifindex, unsigned mtu, const std::string& name_for_errors) {
     Request<ifinfomsg> req(RTM_NEWLINK, 0);
     req.hdr().ifi_family = AF_UNSPEC;

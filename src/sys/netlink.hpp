@@ -11,6 +11,9 @@ namespace rk::sys::netlink {
 // Sets IFF_UP on the interface with this index in the caller's network namespace.
 util::Status link_set_up(int ifindex, const std::string& name_for_errors);
 
+// Brings `lo` up in the caller's network namespace (the kernel then adds 127.0.0.1/8 and ::1).
+util::Status loopback_up();
+
 // Sets the MTU of the interface with this index.
 util::Status link_set_mtu(int ifindex, unsigned mtu, const std::string& name_for_errors);
 
