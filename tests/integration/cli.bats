@@ -79,7 +79,10 @@ expect_usage_error() {
 }
 
 @test "a --state-dir that is given is used, locked and removed on exit" {
-    run rk --state-dir="$T/sd" sh -c 'echo $ROOTLESSKIT_STATE_DIR; ls -A $ROOTLESSKIT_STATE_DIR; stat -c %a $ROOTLESSKIT_STATE_DIR'
+    # child_pid is written once the child is ready, concurrently with the command's start (as
+    # upstream): the command waits for it.
+    run rk --state-dir="$T/sd" sh -c 'for i in $(seq 100); do [ -e $ROOTLESSKIT_STATE_DIR/child_pid ] && break; sleep 0.02; done
+        echo $ROOTLESSKIT_STATE_DIR; ls -A $ROOTLESSKIT_STATE_DIR; stat -c %a $ROOTLESSKIT_STATE_DIR'
     assert_success
     assert_line "$T/sd"
     assert_line lock
