@@ -16,6 +16,7 @@
 #include "port/builtin/dial.hpp"
 #include "proto/channel.hpp"
 #include "sys/fs.hpp"
+#include "sys/netns.hpp"
 #include "sys/process.hpp"
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
@@ -41,15 +42,20 @@ namespace log = util::log;
 
 namespace {
 
-// Mount and network set-up inside the namespaces, between IdmapDone and ChildReady.
-util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
+// Mount and network set-up inside the namespaces, between IdmapDone and ChildReady. With
+// --detach-netns, `netns` receives the detached network namespace.
+util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd& netns) {
     RK_TRY(proto::expect(st.from_parent, proto::MsgKind::IdmapDone));
     if (::getuid() != 0)
         return fail(util::plain_error("the ID maps were written but we are not uid 0 inside"));
     if (opts.pidns) {
         if (auto s = mount_proc(); !s) log::warn("{}", s.error().message());
     }
-    RK_TRY_CTX(st.driver->prepare_child(), "failed to prepare the network");
+    // --detach-netns: the network namespace is made beside ours and bound on $STATE_DIR/netns;
+    // the driver's child half runs inside it, the target stays in the host's (spec 5.9).
+    if (opts.detach_netns) netns = RK_TRY(sys::create_bound_netns(st.state_dir + "/netns"));
+    RK_TRY_CTX(sys::run_in_netns(netns.get(), [&] { return st.driver->prepare_child(); }),
+               "failed to prepare the network");
     RK_TRY(proto::send(st.to_parent, {proto::MsgKind::UserNSReady, {}}));
     auto net = RK_TRY(proto::expect(st.from_parent, proto::MsgKind::NetworkReady));
 
@@ -61,13 +67,18 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st) {
     // Re-resolve the working directory so that a cwd inside a copied-up dir sees the new view.
     if (have_cwd && !opts.copy_up.empty() && ::chdir(cwd) != 0)
         log::debug("cannot chdir back to {}: {}", cwd, std::strerror(errno));
-    if (st.driver->virtual_nic()) remount_sys();
-    RK_TRY_CTX(st.driver->configure_child(net.payload), "failed to set up the network");
+    const bool detached = netns.get() >= 0;
+    // A detached namespace is not the target's: /sys and /etc stay as they are.
+    if (st.driver->virtual_nic() && !detached) remount_sys();
+    RK_TRY_CTX(
+        sys::run_in_netns(netns.get(), [&] { return st.driver->configure_child(net.payload); }),
+        "failed to set up the network");
     if (st.driver->virtual_nic()) {
         bool etc_copied_up = std::any_of(opts.copy_up.begin(), opts.copy_up.end(),
                                          [](auto& d) { return sys::clean_path(d) == "/etc"; });
         auto info = st.driver->info();
         RK_TRY(install_dns_files(st.state_dir, info ? info->dns : std::vector<std::string>{},
+                                 detached ? DnsFiles::WriteOnly : DnsFiles::WriteAndMount,
                                  etc_copied_up));
     }
     RK_TRY(proto::send(st.to_parent, {proto::MsgKind::ChildReady, {}}));
@@ -187,7 +198,8 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     log::set_role(log::Role::Child);
     // Die with the parent; the pipe read below notices a parent that died before this call.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (auto s = setup(opts, st); !s) {
+    Fd netns;
+    if (auto s = setup(opts, st, netns); !s) {
         // EOF on the pipe: the parent failed and says why itself.
         if (s.error().err == EPIPE) return 1;
         util::Error e = s.error();
@@ -200,8 +212,17 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     ::close(st.to_parent);
     if (st.dial_fd >= 0) {
         // The builtin port driver's dialer: connects inside our network namespace for the
-        // parent. A thread, so that the supervisor loop below stays as it is.
-        std::thread(port::builtin::serve_dial_requests, st.dial_fd).detach();
+        // parent. A thread, so that the supervisor loop below stays as it is; with
+        // --detach-netns the thread joins the detached namespace and dials there.
+        std::thread([fd = st.dial_fd, ns = netns.release()] {
+            if (ns >= 0 && ::setns(ns, CLONE_NEWNET) != 0) {
+                log::error("the port driver cannot join the detached network namespace: {}",
+                           std::strerror(errno));
+                return;
+            }
+            if (ns >= 0) ::close(ns);
+            port::builtin::serve_dial_requests(fd);
+        }).detach();
     }
 
     ::setenv("ROOTLESSKIT_STATE_DIR", st.state_dir.c_str(), 1);

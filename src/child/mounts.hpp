@@ -19,8 +19,10 @@ util::Status copy_up(const std::string& dir);
 // /sys/fs/cgroup. Failures only warn, as upstream (e.g. a masked /sys).
 void remount_sys();
 // Writes $STATE_DIR/resolv.conf (a nameserver line per entry) and $STATE_DIR/hosts (the host's
-// plus our hostname) and bind-mounts them over /etc/resolv.conf and /etc/hosts.
+// plus our hostname) and, unless WriteOnly (--detach-netns), bind-mounts them over
+// /etc/resolv.conf and /etc/hosts.
+enum class DnsFiles { WriteAndMount, WriteOnly };
 util::Status install_dns_files(const std::string& state_dir, const std::vector<std::string>& dns,
-                               bool etc_copied_up);
+                               DnsFiles what, bool etc_copied_up);
 
 } // namespace rk::child

@@ -52,7 +52,7 @@ util::Status replace_with_empty_file(const std::string& path) {
 } // namespace
 
 util::Status install_dns_files(const std::string& state_dir, const std::vector<std::string>& dns,
-                               bool etc_copied_up) {
+                               DnsFiles what, bool etc_copied_up) {
     std::string resolv;
     for (const auto& d : dns)
         resolv += "nameserver " + d + "\n";
@@ -64,6 +64,7 @@ util::Status install_dns_files(const std::string& state_dir, const std::vector<s
     const std::string sd_resolv = state_dir + "/resolv.conf", sd_hosts = state_dir + "/hosts";
     RK_TRY(sys::write_file(sd_resolv, resolv, 0644));
     RK_TRY(sys::write_file(sd_hosts, hosts, 0644));
+    if (what == DnsFiles::WriteOnly) return {};
     if (etc_copied_up) {
         RK_TRY(replace_with_empty_file("/etc/resolv.conf"));
         RK_TRY(replace_with_empty_file("/etc/hosts"));

@@ -46,8 +46,7 @@ const std::vector<FlagDef>& flag_table() {
          "enable IPv6 routing (pasta and slirp4netns only; not about port forwarding) "
          "(experimental)",
          "false"},
-        {"detach-netns", "", "Network", FlagKind::Bool, "detach the network namespace", "false",
-         true},
+        {"detach-netns", "", "Network", FlagKind::Bool, "detach the network namespace", "false"},
 
         {"lxc-user-nic-binary", "", "Network [lxc-user-nic]", FlagKind::String,
          "path of the lxc-user-nic binary for --net=lxc-user-nic", "", true},

@@ -114,9 +114,6 @@ util::Status validate(proto::Options& o) {
         RK_TRY_CTX(port::validate_port_spec(spec, seen), "invalid -p " + p);
         seen.emplace(static_cast<int>(seen.size()) + 1, spec);
     }
-    if (o.detach_netns)
-        return fail(
-            plain_error("--detach-netns is not supported yet by this build of rootlesskit"));
 
     // Process.
     if (!one_of(o.reaper, {"auto", "true", "false"}))

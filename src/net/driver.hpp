@@ -15,6 +15,17 @@
 
 namespace rk::net {
 
+// Where the parent half finds the child's network namespace.
+struct ChildNetns {
+    pid_t pid = -1;        // the child; its user namespace is /proc/<pid>/ns/user
+    std::string state_dir; // absolute
+    // --detach-netns: the namespace bound on $STATE_DIR/netns in the child's mount namespace,
+    // as the parent reaches it (/proc/<pid>/root<state_dir>/netns); "" otherwise, when the
+    // child's own network namespace is the one.
+    std::string detached;
+    bool is_detached() const { return !detached.empty(); }
+};
+
 // What /v1/info reports about the network driver.
 struct DriverInfo {
     std::string driver;
@@ -27,14 +38,15 @@ class Driver {
   public:
     virtual ~Driver() = default;
     virtual std::string_view name() const = 0;
-    // Whether the child gets a network namespace of its own (CLONE_NEWNET).
+    // Whether the child gets a network namespace of its own (CLONE_NEWNET; with
+    // --detach-netns it makes one beside it instead, and the target stays in the host's).
     virtual bool new_netns() const = 0;
     // Parent half, after the child's user namespace is ready. Returns the payload handed to
     // configure_child (e.g. addresses learnt from a helper).
-    virtual util::Result<std::string> configure_parent(pid_t child_pid,
-                                                       const std::string& state_dir) = 0;
+    virtual util::Result<std::string> configure_parent(const ChildNetns& ns) = 0;
     // Child half, right after the ID maps are written and before the parent half runs
-    // (e.g. devices the parent's helper attaches to).
+    // (e.g. devices the parent's helper attaches to). Runs inside the namespace's network
+    // namespace (the detached one with --detach-netns), as does configure_child.
     virtual util::Status prepare_child() { return {}; }
     // Child half, inside the namespaces, before the target starts.
     virtual util::Status configure_child(const std::string& payload) = 0;

@@ -9,9 +9,7 @@ class HostDriver final : public Driver {
   public:
     std::string_view name() const override { return "host"; }
     bool new_netns() const override { return false; }
-    util::Result<std::string> configure_parent(pid_t, const std::string&) override {
-        return std::string();
-    }
+    util::Result<std::string> configure_parent(const ChildNetns&) override { return std::string(); }
     util::Status configure_child(const std::string&) override { return {}; }
     std::optional<DriverInfo> info() const override { return std::nullopt; }
 };

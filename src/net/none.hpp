@@ -10,9 +10,7 @@ class NoneDriver final : public Driver {
   public:
     std::string_view name() const override { return "none"; }
     bool new_netns() const override { return true; }
-    util::Result<std::string> configure_parent(pid_t, const std::string&) override {
-        return std::string();
-    }
+    util::Result<std::string> configure_parent(const ChildNetns&) override { return std::string(); }
     util::Status configure_child(const std::string& payload) override;
     std::optional<DriverInfo> info() const override { return DriverInfo{"none", {}, {}, false}; }
 };

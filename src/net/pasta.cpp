@@ -51,7 +51,12 @@ std::vector<std::string> pasta_argv(const PastaArgs& a) {
     v.emplace_back(a.implicit_ports ? "--udp-ports=auto" : "--udp-ports=none");
     if (a.host_lo_to_ns_lo) v.emplace_back("--host-lo-to-ns-lo");
     if (!a.pid_file.empty()) v.emplace_back("--pid=" + a.pid_file);
-    v.push_back(std::to_string(a.child_pid));
+    if (a.detached_netns.empty()) {
+        v.push_back(std::to_string(a.child_pid));
+    } else {
+        v.push_back(fmt::format("--userns=/proc/{}/ns/user", a.child_pid));
+        v.push_back("--netns=" + a.detached_netns);
+    }
     return v;
 }
 
@@ -79,11 +84,10 @@ util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& op
     return std::unique_ptr<Driver>(new PastaDriver(opts, std::move(plan), *path, f));
 }
 
-util::Result<std::string> PastaDriver::configure_parent(pid_t child_pid,
-                                                        const std::string& state_dir) {
+util::Result<std::string> PastaDriver::configure_parent(const ChildNetns& ns) {
     // pasta writes its PID file once the namespace is configured: a FIFO turns that into our
     // readiness signal. Read end opened first (non-blocking), so pasta's open does not block.
-    std::string fifo = state_dir + "/.pasta.pid";
+    std::string fifo = ns.state_dir + "/.pasta.pid";
     if (::mkfifo(fifo.c_str(), 0600) != 0) return fail(util::sys_error("mkfifo " + fifo));
     util::Defer remove_fifo([&] { ::unlink(fifo.c_str()); });
     util::Fd ready(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -99,7 +103,8 @@ util::Result<std::string> PastaDriver::configure_parent(pid_t child_pid,
                 opts_.port_driver == "implicit",
                 features_.host_lo_to_ns_lo,
                 fifo,
-                child_pid};
+                ns.pid,
+                ns.detached};
     std::vector<std::string> argv{binary_, "--foreground"};
     for (auto& s : pasta_argv(a))
         argv.push_back(std::move(s));

@@ -26,6 +26,7 @@ struct PastaArgs {
     bool disable_host_loopback, ipv6, implicit_ports, host_lo_to_ns_lo;
     std::string pid_file;
     pid_t child_pid;
+    std::string detached_netns = {}; // as for slirp4netns
 };
 // The helper's command line without argv[0] (spec 6.4), plus --pid for our death watch.
 std::vector<std::string> pasta_argv(const PastaArgs& a);
@@ -37,8 +38,7 @@ class PastaDriver final : public UserModeDriver {
         : UserModeDriver(opts, std::move(plan)), binary_(std::move(binary)), features_(features) {}
 
     std::string_view name() const override { return "pasta"; }
-    util::Result<std::string> configure_parent(pid_t child_pid,
-                                               const std::string& state_dir) override;
+    util::Result<std::string> configure_parent(const ChildNetns& ns) override;
     util::Status configure_child(const std::string& payload) override;
 
   private:

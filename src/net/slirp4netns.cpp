@@ -4,7 +4,8 @@
 //   make: find the binary and probe its --help for features (>= 0.4.0 has --netns-type), so a
 //   missing or old helper fails before anything is created.
 //   prepare_child: the child makes tap0 a persistent device first (see vnet.hpp).
-//   configure_parent: start `slirp4netns --mtu M -r 3 ... <childpid> <ifname>` as a supervised
+//   configure_parent: start `slirp4netns --mtu M -r 3 ... <childpid> <ifname>` (with
+//   --detach-netns: `--userns-path=... --netns-type=path <netns> <ifname>`) as a supervised
 //   helper (helper.hpp) and wait until it writes to fd 3 (it has joined the namespace and
 //   attached to the tap device), it dies (its last output line is the error), or 30 s pass.
 //   configure_child: lo up, then MTU, up, address and default route of the tap over netlink.
@@ -93,7 +94,12 @@ std::vector<std::string> slirp4netns_argv(const Slirp4netnsArgs& a) {
     if (a.sandbox) v.emplace_back("--enable-sandbox");
     if (a.seccomp) v.emplace_back("--enable-seccomp");
     if (a.ipv6) v.emplace_back("--enable-ipv6");
-    v.push_back(std::to_string(a.child_pid));
+    if (a.detached_netns.empty()) {
+        v.push_back(std::to_string(a.child_pid));
+    } else {
+        v.push_back(fmt::format("--userns-path=/proc/{}/ns/user", a.child_pid));
+        v.insert(v.end(), {"--netns-type=path", a.detached_netns});
+    }
     v.push_back(a.ifname);
     return v;
 }
@@ -129,14 +135,13 @@ util::Result<std::unique_ptr<Driver>> make_slirp4netns_driver(const proto::Optio
     return std::unique_ptr<Driver>(new Slirp4netnsDriver(opts, std::move(plan), std::move(helper)));
 }
 
-util::Result<std::string> Slirp4netnsDriver::configure_parent(pid_t child_pid,
-                                                              const std::string& state_dir) {
+util::Result<std::string> Slirp4netnsDriver::configure_parent(const ChildNetns& ns) {
     Slirp4netnsArgs a{
         plan_.mtu,       opts_.disable_host_loopback,
-        opts_.cidr,      opts_.port_driver == "slirp4netns" ? state_dir + "/.s4nn.sock" : "",
+        opts_.cidr,      opts_.port_driver == "slirp4netns" ? ns.state_dir + "/.s4nn.sock" : "",
         helper_.sandbox, helper_.seccomp,
-        opts_.ipv6,      child_pid,
-        plan_.ifname};
+        opts_.ipv6,      ns.pid,
+        plan_.ifname,    ns.detached};
     std::vector<std::string> argv{helper_.binary};
     for (auto& s : slirp4netns_argv(a))
         argv.push_back(std::move(s));

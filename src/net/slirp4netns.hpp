@@ -28,6 +28,9 @@ struct Slirp4netnsArgs {
     bool sandbox, seccomp, ipv6;
     pid_t child_pid;
     std::string ifname;
+    // --detach-netns: the namespace's path; the helper joins /proc/<child_pid>/ns/user and it
+    // instead of the child's own namespaces.
+    std::string detached_netns = {};
 };
 std::vector<std::string> slirp4netns_argv(const Slirp4netnsArgs& a);
 
@@ -44,8 +47,7 @@ class Slirp4netnsDriver final : public UserModeDriver {
         : UserModeDriver(opts, std::move(plan)), helper_(std::move(helper)) {}
 
     std::string_view name() const override { return "slirp4netns"; }
-    util::Result<std::string> configure_parent(pid_t child_pid,
-                                               const std::string& state_dir) override;
+    util::Result<std::string> configure_parent(const ChildNetns& ns) override;
     util::Status prepare_child() override;
     util::Status configure_child(const std::string& payload) override;
 

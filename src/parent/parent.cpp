@@ -64,7 +64,8 @@ Activation detect_activation() {
 unsigned long clone_flags(const proto::Options& o, const net::Driver& d) {
     unsigned long f = CLONE_NEWUSER | CLONE_NEWNS;
     if (o.pidns) f |= CLONE_NEWPID;
-    if (d.new_netns()) f |= CLONE_NEWNET;
+    // --detach-netns: the child makes the namespace beside it (sys/netns.hpp).
+    if (d.new_netns() && !o.detach_netns) f |= CLONE_NEWNET;
     if (o.utsns) f |= CLONE_NEWUTS;
     if (o.ipcns) f |= CLONE_NEWIPC;
     if (o.cgroupns) f |= CLONE_NEWCGROUP;
@@ -252,7 +253,9 @@ util::Result<int> Parent::start_and_wait() {
     }
 
     if (!opts_.evacuate_cgroup2.empty()) RK_TRY(evacuate_cgroup2(opts_.evacuate_cgroup2));
-    auto payload = RK_TRY(driver->configure_parent(pid, sd.path()));
+    net::ChildNetns ns{pid, sd.path(), ""};
+    if (opts_.detach_netns) ns.detached = fmt::format("/proc/{}/root{}/netns", pid, sd.path());
+    auto payload = RK_TRY(driver->configure_parent(ns));
     if (!proto::send(p2c_w.get(), {proto::MsgKind::NetworkReady, payload})) return child_failed();
     if (auto m = await(c2p_r.get(), proto::MsgKind::ChildReady); !m) {
         if (m.error().err == EPIPE) return child_failed();

@@ -39,6 +39,12 @@ TEST(Slirp4netns, CommandLineMatchesUpstream) {
     EXPECT_EQ(fmt::format("{}", fmt::join(slirp4netns_argv(all), " ")),
               "--mtu 1500 -r 3 --cidr 10.0.7.0/24 --enable-sandbox --enable-seccomp "
               "--enable-ipv6 42 eth7");
+    // --detach-netns (spec 6.3): the user namespace and the bound netns path replace the PID
+    Slirp4netnsArgs detached{65520, false, "", "",     false,
+                             false, false, 42, "tap0", "/proc/42/root/sd/netns"};
+    EXPECT_EQ(fmt::format("{}", fmt::join(slirp4netns_argv(detached), " ")),
+              "--mtu 65520 -r 3 --userns-path=/proc/42/ns/user --netns-type=path "
+              "/proc/42/root/sd/netns tap0");
 }
 
 TEST(VirtualNet, Ipv4Arithmetic) {
@@ -148,6 +154,13 @@ TEST(Pasta, CommandLineMatchesUpstream) {
               "--stderr --ns-ifname=eth1 --mtu=1500 --config-net --address=10.0.7.100 "
               "--netmask=24 --gateway=10.0.7.2 --dns-forward=10.0.7.3 --tcp-ports=none "
               "--udp-ports=none --host-lo-to-ns-lo --pid=/sd/.pasta.pid 7");
+    // --detach-netns (spec 6.4)
+    b.detached_netns = "/proc/7/root/sd/netns";
+    EXPECT_EQ(fmt::format("{}", fmt::join(pasta_argv(b), " ")),
+              "--stderr --ns-ifname=eth1 --mtu=1500 --config-net --address=10.0.7.100 "
+              "--netmask=24 --gateway=10.0.7.2 --dns-forward=10.0.7.3 --tcp-ports=none "
+              "--udp-ports=none --host-lo-to-ns-lo --pid=/sd/.pasta.pid "
+              "--userns=/proc/7/ns/user --netns=/proc/7/root/sd/netns");
 }
 
 } // namespace

@@ -47,7 +47,7 @@ TEST(Validate, Table) {
         {{"--net=none", "--port-driver=builtin", "-p", ":8080:80/tcp", "-p", ":8080:81/tcp"},
          "invalid -p :8080:81/tcp: conflict with ID 1"},
         {{"-p", "127.0.0.1:8080:80/tcp"}, "port driver \"none\" does not support publishing ports"},
-        {{"--detach-netns"}, "--detach-netns is not supported yet by this build of rootlesskit"},
+        {{"--detach-netns"}, ""},
         {{"--reaper=maybe"}, "unknown reaper mode: maybe"},
         {{"--reaper=true"}, "reaper requires --pidns"},
         {{"--reaper=true", "--pidns"}, ""},
