@@ -2,7 +2,8 @@
 # Purpose: install (as root, from Debian's archive) whatever this machine lacks to build, test
 # and benchmark rootlesskit-cpp. Installs nothing that is already there.
 #   build:   cmake g++ make libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
-#   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns, passt (pasta) for those nets
+#   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns, passt (pasta), lxc
+#            (lxc-user-nic) for those nets
 #   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
 #            bsdutils (script) procps util-linux iproute2 curl netcat-openbsd dnsmasq-base (a
 #            DNS server on host loopback for the network tests)
@@ -15,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
-      uidmap
+      uidmap lxc
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
       util-linux iproute2 curl netcat-openbsd dnsmasq-base
       clang libclang-rt-14-dev

@@ -76,8 +76,7 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd
     if (st.driver->virtual_nic()) {
         bool etc_copied_up = std::any_of(opts.copy_up.begin(), opts.copy_up.end(),
                                          [](auto& d) { return sys::clean_path(d) == "/etc"; });
-        auto info = st.driver->info();
-        RK_TRY(install_dns_files(st.state_dir, info ? info->dns : std::vector<std::string>{},
+        RK_TRY(install_dns_files(st.state_dir, st.driver->resolvers(),
                                  detached ? DnsFiles::WriteOnly : DnsFiles::WriteAndMount,
                                  etc_copied_up));
     }

@@ -49,9 +49,11 @@ const std::vector<FlagDef>& flag_table() {
         {"detach-netns", "", "Network", FlagKind::Bool, "detach the network namespace", "false"},
 
         {"lxc-user-nic-binary", "", "Network [lxc-user-nic]", FlagKind::String,
-         "path of the lxc-user-nic binary for --net=lxc-user-nic", "", true},
+         "path of the lxc-user-nic binary for --net=lxc-user-nic (default: the first of "
+         "/usr/libexec/lxc, /usr/lib/<arch>-linux-gnu/lxc, /usr/lib/lxc that has it)",
+         ""},
         {"lxc-user-nic-bridge", "", "Network [lxc-user-nic]", FlagKind::String,
-         "bridge used by lxc-user-nic", "\"lxcbr0\"", true},
+         "bridge used by lxc-user-nic", "\"lxcbr0\""},
         {"pasta-binary", "", "Network [pasta]", FlagKind::String,
          "path of the pasta binary for --net=pasta", "\"pasta\""},
         {"slirp4netns-binary", "", "Network [slirp4netns]", FlagKind::String,

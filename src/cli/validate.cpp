@@ -82,7 +82,10 @@ util::Status validate(proto::Options& o) {
         else
             util::log::warn("ipv6 is experimental");
     }
-    if (!hostlike && !o.disable_host_loopback)
+    if (o.net == "lxc-user-nic" && !o.disable_host_loopback)
+        util::log::warn("--disable-host-loopback is implied for --net=lxc-user-nic: the host's "
+                        "127.0.0.1 is never reachable from the namespace");
+    else if (!hostlike && !o.disable_host_loopback)
         util::log::warn("specifying --disable-host-loopback is highly recommended to prohibit "
                         "connecting to 127.0.0.1:* on the host namespace");
 

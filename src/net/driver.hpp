@@ -63,6 +63,11 @@ class Driver {
     virtual util::Error helper_died() { return util::plain_error("network helper died"); }
     // For /v1/info; nullopt for --net=host (upstream omits the object).
     virtual std::optional<DriverInfo> info() const = 0;
+    // Child half, after configure_child: the nameservers for $STATE_DIR/resolv.conf.
+    virtual std::vector<std::string> resolvers() const {
+        auto i = info();
+        return i ? i->dns : std::vector<std::string>{};
+    }
 };
 
 // Builds the driver selected by --net; a known driver that this build does not implement yet

@@ -1,6 +1,7 @@
 // Purpose: --net name -> driver factory.
 #include "net/driver.hpp"
 #include "net/host.hpp"
+#include "net/lxc_user_nic.hpp"
 #include "net/none.hpp"
 #include "net/pasta.hpp"
 #include "net/slirp4netns.hpp"
@@ -27,7 +28,7 @@ const Entry kDrivers[] = {
     {"pasta", make_pasta_driver},
     {"slirp4netns", make_slirp4netns_driver},
     {"vpnkit", nullptr},
-    {"lxc-user-nic", nullptr},
+    {"lxc-user-nic", make_lxc_user_nic_driver},
     {"gvisor-tap-vsock", nullptr},
 };
 
