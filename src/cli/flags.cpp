@@ -28,7 +28,7 @@ const std::vector<FlagDef>& flag_table() {
          "mount propagation of / [private, rprivate, shared, rshared, slave, rslave]",
          "\"rprivate\""},
 
-        {"net", "", "Network", FlagKind::String, "network driver [host, none, pasta, slirp4netns]",
+        {"net", "", "Network", FlagKind::String, "network driver [host, none, pasta, slirp4netns, vpnkit, lxc-user-nic]",
          "\"host\""},
         {"mtu", "", "Network", FlagKind::Int,
          "MTU of a non-host network (0: the driver's default, 65520 for pasta and slirp4netns, "
@@ -63,14 +63,14 @@ const std::vector<FlagDef>& flag_table() {
         {"slirp4netns-seccomp", "", "Network [slirp4netns]", FlagKind::String,
          "run slirp4netns with a seccomp filter [auto, true, false]", "\"false\""},
         {"vpnkit-binary", "", "Network [vpnkit]", FlagKind::String,
-         "path of the VPNKit binary for --net=vpnkit", "\"vpnkit\"", true},
+         "path of the VPNKit binary for --net=vpnkit", "\"vpnkit\""},
 
         {"port-driver", "", "Port", FlagKind::String,
          "port driver for a non-host network [none, implicit, builtin, slirp4netns]", "\"none\""},
         {"publish", "p", "Port", FlagKind::Slice, "publish ports, e.g. \"127.0.0.1:8080:80/tcp\"",
          ""},
         {"source-ip-transparent", "", "Port", FlagKind::Bool,
-         "let the builtin port driver keep the client's source IP (TCP)", "true", true},
+         "let the builtin port driver keep the client's source IP (TCP)", "true"},
 
         {"pidns", "", "Process", FlagKind::Bool, "create a PID namespace", "false"},
         {"cgroupns", "", "Process", FlagKind::Bool, "create a cgroup namespace", "false"},

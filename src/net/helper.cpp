@@ -67,8 +67,14 @@ util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::s
     return h;
 }
 
-util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
-                                      std::chrono::seconds timeout) {
+namespace {
+
+// await_ready and await_probe: wait for `ready_fd` to be readable (if >= 0) or `probe` to
+// succeed (if set, tried every `interval`), watching the helper and collecting its output.
+util::Result<std::string> await_helper(SupervisedHelper& h, int ready_fd,
+                                       const std::function<bool()>& probe,
+                                       std::chrono::milliseconds interval,
+                                       std::chrono::seconds timeout) {
     std::string output;
     auto collect = [&] {
         char buf[4096];
@@ -81,12 +87,13 @@ util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
     auto failed = [&](const std::string& what) -> util::Result<std::string> {
         std::string line = last_output_line(output);
         return fail(plain_error(line.empty() ? what : what + ": " + line,
-                                fmt::format("run with --debug to see {}' output", h.name)));
+                                fmt::format("run with --debug to see the output of {}", h.name)));
     };
     ::fcntl(h.output.get(), F_SETFL, O_NONBLOCK);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     std::string got;
     for (;;) {
+        if (probe && probe()) break;
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
@@ -94,12 +101,13 @@ util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
             collect();
             return failed(fmt::format("{} did not become ready in {} s", h.name, timeout.count()));
         }
+        if (probe) left = std::min(left, interval);
         pollfd pf[3] = {
             {ready_fd, POLLIN, 0}, {h.pidfd.get(), POLLIN, 0}, {h.output.get(), POLLIN, 0}};
         if (sys::retry_eintr([&] { return ::poll(pf, 3, static_cast<int>(left.count())); }) < 0)
             return fail(util::sys_error("poll"));
         if (pf[2].revents) collect();
-        if (pf[0].revents & POLLIN) {
+        if (ready_fd >= 0 && (pf[0].revents & POLLIN)) {
             char buf[64];
             ssize_t n = sys::retry_eintr([&] { return ::read(ready_fd, buf, sizeof buf); });
             if (n > 0) {
@@ -107,7 +115,7 @@ util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
                 break;
             }
         }
-        if (pf[1].revents || (pf[0].revents & (POLLHUP | POLLERR))) {
+        if (pf[1].revents || (ready_fd >= 0 && (pf[0].revents & (POLLHUP | POLLERR)))) {
             // Dead (or it closed the ready fd without a word, and is about to be).
             int st = reap(h);
             collect();
@@ -129,6 +137,19 @@ util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
     return got;
 }
 
+} // namespace
+
+util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
+                                      std::chrono::seconds timeout) {
+    return await_helper(h, ready_fd, nullptr, std::chrono::milliseconds(0), timeout);
+}
+
+util::Status await_probe(SupervisedHelper& h, const std::function<bool()>& probe,
+                         std::chrono::milliseconds interval, std::chrono::seconds timeout) {
+    RK_TRY(await_helper(h, -1, probe, interval, timeout));
+    return {};
+}
+
 void stop_helper(SupervisedHelper& h) {
     if (h.pid <= 0) return;
     ::kill(h.pid, SIGKILL);
@@ -141,7 +162,7 @@ util::Error helper_death(SupervisedHelper& h) {
     return plain_error(fmt::format("{} exited unexpectedly ({}); the namespace has no network any "
                                    "more",
                                    h.name, sys::describe_wait_status(st)),
-                       fmt::format("run with --debug to see {}' output", h.name));
+                       fmt::format("run with --debug to see the output of {}", h.name));
 }
 
 } // namespace rk::net

@@ -9,6 +9,7 @@
 #include "util/fd.hpp"
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -34,6 +35,11 @@ util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::s
 // after `timeout` (killed). From then on its output goes to our debug log.
 util::Result<std::string> await_ready(SupervisedHelper& h, int ready_fd,
                                       std::chrono::seconds timeout);
+
+// Like await_ready, for helpers without a ready fd: ready once `probe()` returns true (tried
+// at once and then every `interval`).
+util::Status await_probe(SupervisedHelper& h, const std::function<bool()>& probe,
+                         std::chrono::milliseconds interval, std::chrono::seconds timeout);
 
 // SIGKILL and reap, if still running.
 void stop_helper(SupervisedHelper& h);

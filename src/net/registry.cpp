@@ -5,6 +5,7 @@
 #include "net/none.hpp"
 #include "net/pasta.hpp"
 #include "net/slirp4netns.hpp"
+#include "net/vpnkit.hpp"
 
 namespace rk::net {
 namespace {
@@ -27,7 +28,7 @@ const Entry kDrivers[] = {
      }},
     {"pasta", make_pasta_driver},
     {"slirp4netns", make_slirp4netns_driver},
-    {"vpnkit", nullptr},
+    {"vpnkit", make_vpnkit_driver},
     {"lxc-user-nic", make_lxc_user_nic_driver},
     {"gvisor-tap-vsock", nullptr},
 };

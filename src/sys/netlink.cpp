@@ -109,6 +109,15 @@ util::Status link_set_mtu(int ifindex, unsigned mtu, const std::string& name_for
                     "set the MTU of " + name_for_errors + " to " + std::to_string(mtu));
 }
 
+util::Status link_set_address(int ifindex, const std::array<uint8_t, 6>& mac,
+                              const std::string& name_for_errors) {
+    Request<ifinfomsg> req(RTM_NEWLINK, 0);
+    req.hdr().ifi_family = AF_UNSPEC;
+    req.hdr().ifi_index = ifindex;
+    req.attr(IFLA_ADDRESS, mac.data(), mac.size());
+    return transact(req.data(), req.size(), "set the MAC address of " + name_for_errors);
+}
+
 namespace {
 
 // An IPv4 or IPv6 literal as (family, bytes, length); family 0 if neither.

@@ -3,6 +3,7 @@
 
 #include "util/error.hpp"
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +17,10 @@ util::Status loopback_up();
 
 // Sets the MTU of the interface with this index.
 util::Status link_set_mtu(int ifindex, unsigned mtu, const std::string& name_for_errors);
+
+// Sets the Ethernet address of the interface with this index.
+util::Status link_set_address(int ifindex, const std::array<uint8_t, 6>& mac,
+                              const std::string& name_for_errors);
 
 // `ip addr add <address>/<prefix> dev <ifindex>` (IPv4 or IPv6 literal).
 util::Status addr_add(int ifindex, const std::string& address, int prefix,

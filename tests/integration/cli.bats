@@ -64,7 +64,6 @@ expect_usage_error() {
 }
 
 @test "features of later releases fail with one line naming the flag" {
-    expect_usage_error '--net=vpnkit is not supported yet' --net=vpnkit true
     expect_usage_error '--net=gvisor-tap-vsock is not supported yet' --net=gvisor-tap-vsock true
     expect_usage_error 'failed to expose port {sctp 127.0.0.1 8080 80 }: unsupported port protocol sctp' --net=none --port-driver=builtin -p 127.0.0.1:8080:80/sctp true
 }

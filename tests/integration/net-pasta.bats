@@ -77,6 +77,14 @@ in_test_netns() { # script
     # no port driver object: the ports API says so, as upstream
     run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/ports
     assert_output '{"message":"no PortDriver is available"}'
+    # info: the driver, its DNS and child IP; no port driver object for implicit (spec 3.1)
+    run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/info
+    assert_output --partial '"networkDriver":{"driver":"pasta","dns":["10.0.2.3"],"childIP":"10.0.2.100"}}'
+    run as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$T/sd/api.sock" info
+    assert_line -- '- Network Driver: pasta'
+    assert_line -- '  - DNS: [10.0.2.3]'
+    assert_line -- '  - IP: 10.0.2.100'
+    refute_line --partial 'Port Driver'
     kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
     wait || true
 }

@@ -126,8 +126,8 @@ TEST(Flags, HelpListsCategoriesAlphabetically) {
     EXPECT_NE(pos("--publish value, -p value [ --publish value, -p value ]"), std::string::npos);
     // Built: advertised (containerd-rootless.sh greps --help for it).
     EXPECT_NE(pos("--detach-netns"), std::string::npos);
-    // Not built yet: not advertised (scripts grep --help to pick features).
-    EXPECT_EQ(pos("--vpnkit-binary"), std::string::npos);
+    EXPECT_NE(pos("--vpnkit-binary"), std::string::npos);
+    EXPECT_NE(pos("--source-ip-transparent"), std::string::npos);
 }
 
 } // namespace
