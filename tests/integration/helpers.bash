@@ -70,6 +70,17 @@ wait_for_file() {
     return 1
 }
 
+# GETs $1 until the body is $2 (up to 5 s: a listener may take a moment to appear); sets
+# $output/$status like `run`.
+curl_until() {
+    local i
+    for i in $(seq 50); do
+        run curl -sS -m 1 -g "$1"
+        [ "$output" = "$2" ] && return 0
+        sleep 0.1
+    done
+}
+
 # Asserts that no state directory was left in $T.
 # (Does not use `run`, so $output of the caller's last run stays intact.)
 assert_no_state_dirs() {

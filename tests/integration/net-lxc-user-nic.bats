@@ -120,12 +120,7 @@ assert_no_veth_left() {
     rkl --state-dir="$T/sd" --disable-host-loopback --port-driver=builtin \
         -p 127.0.0.1:19213:80/tcp busybox httpd -f -p 80 -h "$T" >/dev/null 2>&1 &
     wait_for_file "$T/sd/api.sock"
-    local i
-    for i in $(seq 50); do
-        run curl -sS -m 1 http://127.0.0.1:19213/index.html
-        [ "$output" = rk-lxc ] && break
-        sleep 0.1
-    done
+    curl_until http://127.0.0.1:19213/index.html rk-lxc
     assert_output rk-lxc
     run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/info
     kill "$(pgrep -o -f "^$RK .*--state-dir=$T/sd")"

@@ -67,12 +67,7 @@ in_test_netns() { # script
     rk --state-dir="$T/sd" --net=pasta --port-driver=implicit --disable-host-loopback \
         --copy-up=/etc busybox httpd -f -p 19403 -h "$T" >/dev/null 2>&1 &
     wait_for_file "$T/sd/api.sock"
-    local i
-    for i in $(seq 50); do
-        run curl -sS -m 1 http://127.0.0.1:19403/index.html
-        [ "$output" = rk-pasta ] && break
-        sleep 0.1
-    done
+    curl_until http://127.0.0.1:19403/index.html rk-pasta
     assert_output rk-pasta
     # no port driver object: the ports API says so, as upstream
     run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/ports
