@@ -107,3 +107,33 @@ awk -v og="$ours_gbps" -v gg="$go_gbps" -v ok="$ours_keepalive_rps" -v gk="$go_k
     printf "ratio_keepalive_rps=%.2f (target >= 1.15)\n", ok / gk
     printf "ratio_peak_rss=%.2f (target <= 0.33)\n", orss / grss
 }'
+
+# The embedded network (--net=gvisor-tap-vsock): iperf3 through its own port driver (libslirp's
+# hostfwd in rootlesskit-netd) against the builtin driver on the same network, alternating.
+# name port-driver -> Gbps
+embedded_port() {
+    local sd="$work/emb-$1.sd" base=$((26000 + RANDOM % 3000))
+    rm -rf "$sd"
+    as_user "$RK" --state-dir="$sd" --net=gvisor-tap-vsock --disable-host-loopback --pidns \
+        --port-driver="$2" -p "127.0.0.1:$base:5201/tcp" iperf3 -s >/dev/null 2>&1 &
+    started+=($!)
+    for _ in $(seq 100); do [ -e "$sd/api.sock" ] && break; sleep 0.1; done
+    sleep 0.5
+    iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J 2>/dev/null |
+        awk -F: '/"bits_per_second"/ {v=$2} END {gsub(/[ ,]/,"",v); printf "%.2f", v/1e9}'
+    kill "$(pgrep -o -f "^$RK --state-dir=$sd")" 2>/dev/null || true
+    sleep 0.5
+}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
+if [ -x "$(dirname "$RK")/../libexec/rootlesskit/rootlesskit-netd" ]; then
+    es="" bs=""
+    for _ in $(seq "${ROUNDS:-3}"); do
+        es="$es $(embedded_port gvtv gvisor-tap-vsock)"
+        bs="$bs $(embedded_port builtin builtin)"
+    done
+    e=$(echo "$es" | median)
+    b=$(echo "$bs" | median)
+    echo "port_embedded_gvisor_tap_vsock_iperf3=$e Gbps (runs:$es)"
+    echo "port_embedded_builtin_iperf3=$b Gbps (runs:$bs)"
+    awk -v e="$e" -v b="$b" 'BEGIN {printf "ratio_embedded_port_driver_vs_builtin=%.2f (informational)\n", e / b}'
+fi

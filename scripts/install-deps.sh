@@ -2,6 +2,7 @@
 # Purpose: install (as root, from Debian's archive) whatever this machine lacks to build, test
 # and benchmark rootlesskit-cpp. Installs nothing that is already there.
 #   build:   cmake g++ make libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
+#            libslirp-dev libseccomp-dev (the embedded network, rootlesskit-netd)
 #   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns, passt (pasta), lxc
 #            (lxc-user-nic) for those nets
 #   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
@@ -16,6 +17,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
+      libslirp-dev libseccomp-dev
       uidmap lxc
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
       util-linux iproute2 curl netcat-openbsd dnsmasq-base

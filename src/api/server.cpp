@@ -11,6 +11,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,12 +37,15 @@ class Session : public std::enable_shared_from_this<Session> {
     void read();
     void on_read(beast::error_code ec);
     void write(http::response<http::string_body> res, bool close);
+    void drain();
 
     Stream stream_;
     ServerImpl& server_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> res_;
+    std::array<char, 16384> scratch_{};
+    size_t drained_ = 0;
 };
 
 class ServerImpl final : public Server {
@@ -158,16 +162,36 @@ void Session::write(http::response<http::string_body> res, bool close) {
     stream_.expires_after(std::chrono::seconds(server_.limits().idle_timeout_seconds));
     http::async_write(stream_, res_,
                       [self = shared_from_this(), close](beast::error_code ec, size_t) {
-                          if (ec || close) {
+                          if (ec) {
+                              self->server_.forget(self.get());
+                              return;
+                          }
+                          if (close) {
                               beast::error_code ignored;
                               beast::get_lowest_layer(self->stream_)
                                   .socket()
                                   .shutdown(Local::socket::shutdown_send, ignored);
-                              self->server_.forget(self.get());
+                              self->drain();
                               return;
                           }
                           self->read(); // pipelined bytes stay in buffer_ for the next parse
                       });
+}
+
+// A lingering close: after an answer that ends the connection (e.g. 413 while the client is
+// still sending its body), read and discard what the client sends - up to 4 MiB or 2 s - so
+// that its writes do not fail with EPIPE before it has read our answer.
+void Session::drain() {
+    stream_.expires_after(std::chrono::seconds(2));
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                self->drained_ += n;
+                                if (ec || self->drained_ > (4u << 20)) {
+                                    self->server_.forget(self.get());
+                                    return;
+                                }
+                                self->drain();
+                            });
 }
 
 } // namespace

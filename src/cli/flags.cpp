@@ -28,7 +28,9 @@ const std::vector<FlagDef>& flag_table() {
          "mount propagation of / [private, rprivate, shared, rshared, slave, rslave]",
          "\"rprivate\""},
 
-        {"net", "", "Network", FlagKind::String, "network driver [host, none, pasta, slirp4netns, vpnkit, lxc-user-nic]",
+        {"net", "", "Network", FlagKind::String,
+         "network driver [host, none, auto, pasta, slirp4netns, vpnkit, lxc-user-nic, "
+         "gvisor-tap-vsock (embedded libslirp)]",
          "\"host\""},
         {"mtu", "", "Network", FlagKind::Int,
          "MTU of a non-host network (0: the driver's default, 65520 for pasta and slirp4netns, "
@@ -66,7 +68,9 @@ const std::vector<FlagDef>& flag_table() {
          "path of the VPNKit binary for --net=vpnkit", "\"vpnkit\""},
 
         {"port-driver", "", "Port", FlagKind::String,
-         "port driver for a non-host network [none, implicit, builtin, slirp4netns]", "\"none\""},
+         "port driver for a non-host network [none, implicit, builtin, slirp4netns, "
+         "gvisor-tap-vsock]",
+         "\"none\""},
         {"publish", "p", "Port", FlagKind::Slice, "publish ports, e.g. \"127.0.0.1:8080:80/tcp\"",
          ""},
         {"source-ip-transparent", "", "Port", FlagKind::Bool,

@@ -50,7 +50,7 @@ util::Status validate(proto::Options& o) {
     const auto& nets = net::driver_names();
     if (std::find(nets.begin(), nets.end(), o.net) == nets.end())
         return fail(plain_error("unknown network mode: " + o.net,
-                                "use one of host, none, pasta, slirp4netns, vpnkit, "
+                                "use one of host, none, auto, pasta, slirp4netns, vpnkit, "
                                 "lxc-user-nic, gvisor-tap-vsock"));
     if (o.mtu < 0 || o.mtu > 65521)
         return fail(plain_error(fmt::format("mtu must be <= 65521, got {}", o.mtu),
@@ -61,7 +61,7 @@ util::Status validate(proto::Options& o) {
                         "use --net=host or --net=none"));
     bool hostlike = o.net == "host" || o.net == "none";
     if (!o.cidr.empty()) {
-        if (!one_of(o.net, {"pasta", "slirp4netns", "gvisor-tap-vsock"}))
+        if (!one_of(o.net, {"pasta", "slirp4netns", "gvisor-tap-vsock", "auto"}))
             return fail(plain_error("custom cidr is not supported for --net=" + o.net,
                                     "drop --cidr, or use --net=slirp4netns or --net=pasta"));
         RK_TRY(validate_cidr(o.cidr));
@@ -77,7 +77,7 @@ util::Status validate(proto::Options& o) {
     if (o.ipv6) {
         if (o.net == "gvisor-tap-vsock")
             return fail(plain_error("--ipv6 is not supported for --net=gvisor-tap-vsock"));
-        if (!one_of(o.net, {"slirp4netns", "pasta"}))
+        if (!one_of(o.net, {"slirp4netns", "pasta", "auto"}))
             util::log::warn("--ipv6 is discarded for --net={}", o.net);
         else
             util::log::warn("ipv6 is experimental");
@@ -98,11 +98,14 @@ util::Status validate(proto::Options& o) {
         return fail(plain_error("network \"pasta\" requires port driver \"none\" or \"implicit\""));
     if (o.net == "none" && !one_of(o.port_driver, {"none", "builtin"}))
         return fail(plain_error("network \"none\" requires port driver \"none\" or \"builtin\""));
-    if (o.port_driver == "implicit" && o.net != "pasta")
+    if (o.port_driver == "implicit" && !one_of(o.net, {"pasta", "auto"}))
         return fail(plain_error("port driver requires pasta network", "add --net=pasta"));
     if (o.port_driver == "slirp4netns" && o.net != "slirp4netns")
         return fail(
             plain_error("port driver requires slirp4netns network", "add --net=slirp4netns"));
+    if (o.port_driver == "gvisor-tap-vsock" && !one_of(o.net, {"gvisor-tap-vsock", "auto"}))
+        return fail(plain_error("port driver requires gvisor-tap-vsock network",
+                                "add --net=gvisor-tap-vsock"));
     if (one_of(o.port_driver, {"builtin", "gvisor-tap-vsock"}) && o.net == "host")
         return fail(plain_error("port driver requires non-host network",
                                 "add --net=none (or another network driver)"));
@@ -158,12 +161,6 @@ util::Status validate(proto::Options& o) {
         if (d.find_first_not_of('/') == std::string::npos)
             return fail(plain_error("/ cannot be copied up", "copy up sub-directories instead"));
     }
-
-    // Not built yet (later work): the driver itself says so when it is created.
-    if (!one_of(o.port_driver, {"none", "builtin", "slirp4netns", "implicit"}))
-        return fail(plain_error("--port-driver=" + o.port_driver +
-                                    " is not supported yet by this build of rootlesskit",
-                                "use --port-driver=builtin"));
     return {};
 }
 

@@ -38,7 +38,7 @@ int reap(SupervisedHelper& h) {
 } // namespace
 
 util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::string> argv,
-                                            int fd3) {
+                                            std::vector<int> fds) {
     util::log::debug("starting {}", fmt::join(argv, " "));
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return fail(util::sys_error("pipe2"));
@@ -58,8 +58,15 @@ util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::s
         ::dup2(devnull.get(), 0);
         ::dup2(out_w.get(), 1);
         ::dup2(out_w.get(), 2);
-        if (fd3 >= 0) ::dup2(fd3, 3);
-        sys::close_range(fd3 >= 0 ? 4 : 3, ~0U, 0);
+        // Lift the fds above their targets first, so that moving one down cannot overwrite
+        // another that is still to move.
+        int lifted[8];
+        size_t n = fds.size() < 8 ? fds.size() : 8;
+        for (size_t i = 0; i < n; ++i)
+            lifted[i] = ::fcntl(fds[i], F_DUPFD, 64);
+        for (size_t i = 0; i < n; ++i)
+            ::dup2(lifted[i], static_cast<int>(3 + i));
+        sys::close_range(static_cast<unsigned>(3 + n), ~0U, 0);
         ::execv(cargv[0], cargv.data());
         ::_exit(127);
     }

@@ -26,9 +26,9 @@ struct SupervisedHelper {
 // The last non-empty line of a helper's output, for error messages.
 std::string last_output_line(const std::string& output);
 
-// Starts argv (argv[0] a path) with stdin on /dev/null; `fd3`, if >= 0, becomes its fd 3.
+// Starts argv (argv[0] a path) with stdin on /dev/null; fds[i] becomes its fd 3 + i (at most 8).
 util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::string> argv,
-                                            int fd3);
+                                            std::vector<int> fds = {});
 
 // Waits until `ready_fd` is readable and returns what it reads (at most 64 bytes; "" on EOF
 // is a failure), failing if the helper dies first (reaped; its last output line quoted) or

@@ -60,7 +60,7 @@ std::vector<std::string> pasta_argv(const PastaArgs& a) {
     return v;
 }
 
-util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts) {
+util::Result<PastaProbe> probe_pasta(const proto::Options& opts) {
     auto path = sys::find_in_path(opts.pasta_binary);
     if (!path)
         return fail(plain_error(
@@ -80,8 +80,17 @@ util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& op
         return fail(
             plain_error(fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", *path),
                         "install a newer passt"));
+    return PastaProbe{*path, f};
+}
+
+util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts) {
+    return make_pasta_driver(opts, RK_TRY(probe_pasta(opts)));
+}
+
+util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts,
+                                                        const PastaProbe& p) {
     auto plan = RK_TRY(plan_virtual_net(opts, 65520, 2, 3));
-    return std::unique_ptr<Driver>(new PastaDriver(opts, std::move(plan), *path, f));
+    return std::unique_ptr<Driver>(new PastaDriver(opts, std::move(plan), p.binary, p.features));
 }
 
 util::Result<std::string> PastaDriver::configure_parent(const ChildNetns& ns) {
@@ -108,7 +117,7 @@ util::Result<std::string> PastaDriver::configure_parent(const ChildNetns& ns) {
     std::vector<std::string> argv{binary_, "--foreground"};
     for (auto& s : pasta_argv(a))
         argv.push_back(std::move(s));
-    proc_ = RK_TRY(start_helper("pasta", std::move(argv), -1));
+    proc_ = RK_TRY(start_helper("pasta", std::move(argv)));
     RK_TRY(await_ready(proc_, ready.get(), std::chrono::seconds(30)));
     return std::string();
 }

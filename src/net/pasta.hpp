@@ -46,6 +46,15 @@ class PastaDriver final : public UserModeDriver {
     PastaFeatures features_;
 };
 
+// The binary and what it supports; an error if it is missing or unusable.
+struct PastaProbe {
+    std::string binary;
+    PastaFeatures features;
+};
+util::Result<PastaProbe> probe_pasta(const proto::Options& opts);
+
 util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts);
+util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts,
+                                                        const PastaProbe& probe);
 
 } // namespace rk::net

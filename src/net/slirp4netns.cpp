@@ -148,7 +148,7 @@ util::Result<std::string> Slirp4netnsDriver::configure_parent(const ChildNetns& 
     int ready[2];
     if (::pipe2(ready, O_CLOEXEC) != 0) return fail(util::sys_error("pipe2"));
     util::Fd ready_r(ready[0]), ready_w(ready[1]);
-    proc_ = RK_TRY(start_helper("slirp4netns", std::move(argv), ready_w.get()));
+    proc_ = RK_TRY(start_helper("slirp4netns", std::move(argv), {ready_w.get()}));
     ready_w.reset();
     RK_TRY(await_ready(proc_, ready_r.get(), kReadyTimeout));
     return std::string();

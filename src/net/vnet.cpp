@@ -43,7 +43,7 @@ util::Result<VirtualNet> plan_virtual_net(const proto::Options& opts, unsigned d
     return v;
 }
 
-util::Status create_persistent_tap(const std::string& name) {
+util::Result<util::Fd> open_tap(const std::string& name) {
     util::Fd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
     if (!fd)
         return fail(util::Error{errno, "cannot open /dev/net/tun",
@@ -54,6 +54,11 @@ util::Status create_persistent_tap(const std::string& name) {
     std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name.c_str());
     if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0)
         return fail(util::sys_error("cannot create the tap device " + name));
+    return fd;
+}
+
+util::Status create_persistent_tap(const std::string& name) {
+    auto fd = RK_TRY(open_tap(name));
     if (::ioctl(fd.get(), TUNSETPERSIST, 1) != 0)
         return fail(util::sys_error("cannot make the tap device " + name + " persistent"));
     return {};

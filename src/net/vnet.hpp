@@ -4,6 +4,7 @@
 
 #include "proto/options.hpp"
 #include "util/error.hpp"
+#include "util/fd.hpp"
 
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ util::Result<std::string> ipv4_add(const std::string& ip, unsigned n);
 // with the gateway and DNS at the given offsets.
 util::Result<VirtualNet> plan_virtual_net(const proto::Options& opts, unsigned default_mtu,
                                           unsigned gateway_offset, unsigned dns_offset);
+
+// Child side: creates the tap device `name` (IFF_TAP | IFF_NO_PI); it lives while the fd does.
+util::Result<util::Fd> open_tap(const std::string& name);
 
 // Child side: creates `name` as a persistent tap device (IFF_TAP | IFF_NO_PI, what slirp4netns
 // and friends attach to). Persistent, so that when the helper exits its close does not

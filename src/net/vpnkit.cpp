@@ -220,7 +220,7 @@ util::Result<std::string> VpnkitDriver::configure_parent(const ChildNetns& ns) {
     std::vector<std::string> argv{binary_};
     for (auto& a : vpnkit_argv(link.socket, plan_.mtu, opts_.disable_host_loopback))
         argv.push_back(std::move(a));
-    proc_ = RK_TRY(start_helper("vpnkit", std::move(argv), -1));
+    proc_ = RK_TRY(start_helper("vpnkit", std::move(argv)));
     util::Fd conn;
     RK_TRY(await_probe(
         proc_,

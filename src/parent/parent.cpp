@@ -12,6 +12,7 @@
 
 #include "api/server.hpp"
 #include "net/driver.hpp"
+#include "net/embedded.hpp"
 #include "parent/cgroup.hpp"
 #include "parent/idmap.hpp"
 #include "parent/preflight.hpp"
@@ -276,6 +277,12 @@ util::Result<int> Parent::start_and_wait() {
         auto info = driver->info();
         ports = port::slirp4netns::make_driver(sd.path() + "/.s4nn.sock",
                                                info ? info->child_ip : std::string());
+    }
+    if (opts_.port_driver == "gvisor-tap-vsock") {
+        auto info = driver->info();
+        ports = port::slirp4netns::make_driver(net::netd_api_socket(sd.path()),
+                                               info ? info->child_ip : std::string(),
+                                               "gvisor-tap-vsock");
     }
     if (ports) {
         for (const auto& p : opts_.publish) {

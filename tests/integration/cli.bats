@@ -63,8 +63,7 @@ expect_usage_error() {
     expect_usage_error 'failed to setup UID/GID map: unknown subid source "x"' --subid-source=x true
 }
 
-@test "features of later releases fail with one line naming the flag" {
-    expect_usage_error '--net=gvisor-tap-vsock is not supported yet' --net=gvisor-tap-vsock true
+@test "sctp ports fail with one line naming the protocol" {
     expect_usage_error 'failed to expose port {sctp 127.0.0.1 8080 80 }: unsupported port protocol sctp' --net=none --port-driver=builtin -p 127.0.0.1:8080:80/sctp true
 }
 

@@ -17,8 +17,9 @@ setup() {
 
 need() { command -v "$1" >/dev/null || skip "$1 is not installed"; }
 
-# The checks every user-mode driver shares; $1 = driver.
+# The checks every user-mode driver shares; $1 = driver, $2 = gateway, $3 = DNS.
 check_interface() {
+    local gw=${2:-10.0.2.2} dns=${3:-10.0.2.3}
     local host_ns
     host_ns=$(readlink /proc/$$/ns/net)
     run rk --state-dir="$T/sd" --net="$1" --detach-netns --disable-host-loopback --copy-up=/etc \
@@ -28,11 +29,11 @@ check_interface() {
     assert_success
     # the target is in the host's network namespace; /etc/resolv.conf and /sys are the host's
     assert_line --index 0 "$host_ns"
-    refute_line 'nameserver 10.0.2.3'
-    assert_line 'sd: nameserver 10.0.2.3'
+    refute_line "nameserver $dns"
+    assert_line "sd: nameserver $dns"
     # the detached namespace has the configured device
     assert_line --regexp 'inet 10\.0\.2\.100/24 '
-    assert_line --regexp '^default via 10\.0\.2\.2 dev tap0'
+    assert_line --regexp "^default via ${gw//./\\.} dev tap0"
     assert_line --regexp 'tap0: .* mtu 65520 '
     assert_no_state_dirs
     [ ! -e "$T/sd" ]
@@ -46,6 +47,10 @@ check_interface() {
 @test "detach pasta: target in the host netns, tap0 configured in \$STATE_DIR/netns" {
     need pasta
     check_interface pasta
+}
+
+@test "detach gvisor-tap-vsock (embedded): target in the host netns, tap0 in \$STATE_DIR/netns" {
+    check_interface gvisor-tap-vsock 10.0.2.1 10.0.2.1
 }
 
 @test "detach none: a namespace with only loopback, up" {
@@ -130,12 +135,7 @@ check_port() { # flags...
     rk --state-dir="$T/sd" --detach-netns --copy-up=/etc "$@" \
         "$T/in-netns" busybox httpd -f -p 80 -h "$T" >"$T/out" 2>&1 &
     wait_for_file "$T/sd/api.sock"
-    local i
-    for i in $(seq 50); do
-        run curl -sS -m 1 http://127.0.0.1:19114/index.html
-        [ "$output" = rk-detach-port ] && break
-        sleep 0.1
-    done
+    curl_until http://127.0.0.1:19114/index.html rk-detach-port
     kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
     wait || true
     assert_output rk-detach-port
@@ -163,12 +163,7 @@ check_port() { # flags...
         --disable-host-loopback --copy-up=/etc \
         "$T/in-netns" busybox httpd -f -p 19115 -h "$T" >/dev/null 2>&1 &
     wait_for_file "$T/sd/api.sock"
-    local i
-    for i in $(seq 50); do
-        run curl -sS -m 1 http://127.0.0.1:19115/index.html
-        [ "$output" = rk-detach-port ] && break
-        sleep 0.1
-    done
+    curl_until http://127.0.0.1:19115/index.html rk-detach-port
     kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
     wait || true
     assert_output rk-detach-port

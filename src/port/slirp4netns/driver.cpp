@@ -108,11 +108,11 @@ util::Result<std::string> call(const std::string& path, const std::string& reque
 
 class Slirp4netnsPorts final : public port::Driver {
   public:
-    Slirp4netnsPorts(std::string sock, std::string child_ip)
-        : sock_(std::move(sock)), child_ip_(std::move(child_ip)) {}
+    Slirp4netnsPorts(std::string sock, std::string child_ip, std::string name)
+        : sock_(std::move(sock)), child_ip_(std::move(child_ip)), name_(std::move(name)) {}
     ~Slirp4netnsPorts() override = default;
 
-    std::string name() const override { return "slirp4netns"; }
+    std::string name() const override { return name_; }
     std::vector<std::string> protos() const override { return {"tcp", "tcp4", "udp", "udp4"}; }
     bool disallow_loopback_child_ip() const override { return true; }
 
@@ -149,13 +149,16 @@ class Slirp4netnsPorts final : public port::Driver {
   private:
     std::string sock_;
     std::string child_ip_;
+    std::string name_;
     std::map<int, PortSpec> ports_;
 };
 
 } // namespace
 
-std::unique_ptr<port::Driver> make_driver(std::string api_socket, std::string default_child_ip) {
-    return std::make_unique<Slirp4netnsPorts>(std::move(api_socket), std::move(default_child_ip));
+std::unique_ptr<port::Driver> make_driver(std::string api_socket, std::string default_child_ip,
+                                          std::string name) {
+    return std::make_unique<Slirp4netnsPorts>(std::move(api_socket), std::move(default_child_ip),
+                                              std::move(name));
 }
 
 } // namespace rk::port::slirp4netns

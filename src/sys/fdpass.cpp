@@ -1,0 +1,56 @@
+// Purpose: file descriptor passing (see fdpass.hpp).
+#include "sys/fdpass.hpp"
+
+#include "sys/syscalls.hpp"
+
+#include <cstring>
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace rk::sys {
+using util::fail;
+
+util::Status send_fd(int sock, int fd) {
+    char byte = 'F';
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (retry_eintr([&] { return ::sendmsg(sock, &mh, MSG_NOSIGNAL); }) != 1)
+        return fail(util::sys_error("sendmsg (passing a descriptor)"));
+    return {};
+}
+
+util::Result<util::Fd> recv_fd(int sock, int timeout_ms) {
+    pollfd pf{sock, POLLIN, 0};
+    int r = retry_eintr([&] { return ::poll(&pf, 1, timeout_ms); });
+    if (r == 0) return fail(util::plain_error("timed out waiting for a descriptor"));
+    char byte;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &mh, MSG_CMSG_CLOEXEC); });
+    if (n < 0) return fail(util::sys_error("recvmsg (receiving a descriptor)"));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            return util::Fd(fd);
+        }
+    }
+    return fail(util::plain_error("no descriptor arrived (the peer closed?)"));
+}
+
+} // namespace rk::sys

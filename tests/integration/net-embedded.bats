@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# Purpose: --net=gvisor-tap-vsock, our embedded network (libslirp in rootlesskit-netd, no
+# helper binary), as the unprivileged user: upstream's contract (10.0.2.100/24, gateway and DNS
+# at 10.0.2.1, MTU 65520), DNS, TCP and UDP to the host, host loopback on/off, ICMP echo where
+# the host allows it, the sandbox in force, the netd process killed mid-run, its port driver,
+# and --net=auto.
+load helpers
+
+start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
+    timeout 10 nc -u -l 127.0.0.1 "$1" >"$T/got" &
+    sleep 0.2
+}
+
+@test "embedded: tap0 with 10.0.2.100/24, gateway and DNS at 10.0.2.1, MTU 65520" {
+    run rk --net=gvisor-tap-vsock --disable-host-loopback --copy-up=/etc \
+        sh -c 'ip -o -4 addr show dev tap0; ip route; cat /sys/class/net/tap0/mtu; cat /etc/resolv.conf; ls /sys/class/net'
+    assert_success
+    assert_line --regexp 'inet 10\.0\.2\.100/24 '
+    assert_line --regexp '^default via 10\.0\.2\.1 dev tap0'
+    assert_line 65520
+    assert_line 'nameserver 10.0.2.1'
+    refute_line eth0
+    assert_no_state_dirs
+    [ -z "$(leftover_pids)" ]
+}
+
+@test "embedded: --mtu, --cidr and --ifname" {
+    run rk --net=gvisor-tap-vsock --disable-host-loopback --mtu=1500 --cidr=10.0.7.0/24 \
+        --ifname=eth7 --copy-up=/etc \
+        sh -c 'ip -o -4 addr show dev eth7; ip route; cat /sys/class/net/eth7/mtu; cat /etc/resolv.conf'
+    assert_success
+    assert_line --regexp 'inet 10\.0\.7\.100/24 '
+    assert_line --regexp '^default via 10\.0\.7\.1 dev eth7'
+    assert_line 1500
+    assert_line 'nameserver 10.0.7.1'
+}
+
+@test "embedded: DNS lookups at 10.0.2.1 are answered by the host's resolver" {
+    DNS_ADDR=127.0.0.82 lookup_via_driver_dns --net=gvisor-tap-vsock --disable-host-loopback \
+        --copy-up=/etc
+    assert_success
+    assert_output --regexp '^192\.0\.2\.123 +rk-dns-test\.example$'
+}
+
+@test "embedded: TCP to the host's loopback via 10.0.2.1; --disable-host-loopback blocks it" {
+    timeout 20 nc -l 127.0.0.1 19611 >"$T/got" &
+    sleep 0.2
+    run rk --net=gvisor-tap-vsock --copy-up=/etc sh -c 'echo via-gateway | nc -N -w 5 10.0.2.1 19611'
+    assert_success
+    wait
+    assert_equal "$(cat "$T/got")" via-gateway
+
+    timeout 20 nc -l 127.0.0.1 19612 >"$T/got2" &
+    sleep 0.2
+    run rk --net=gvisor-tap-vsock --disable-host-loopback --copy-up=/etc \
+        sh -c 'echo blocked | nc -N -w 3 10.0.2.1 19612'
+    assert_failure
+    kill %1 2>/dev/null || true
+    wait || true
+    assert_equal "$(cat "$T/got2")" ''
+}
+
+@test "embedded: UDP to the host's loopback via 10.0.2.1" {
+    start_host_udp 19613
+    run rk --net=gvisor-tap-vsock --copy-up=/etc sh -c 'echo udp-out | nc -u -w 1 10.0.2.1 19613'
+    kill %1 2>/dev/null || true
+    wait || true
+    assert_equal "$(cat "$T/got")" udp-out
+}
+
+@test "embedded: ICMP echo to the gateway (needs the user in net.ipv4.ping_group_range)" {
+    read -r lo hi </proc/sys/net/ipv4/ping_group_range
+    gid=$(id -g "$TEST_USER")
+    if [ "$gid" -lt "$lo" ] || [ "$gid" -gt "$hi" ]; then
+        skip "net.ipv4.ping_group_range ($lo $hi) excludes gid $gid: libslirp cannot ping for it"
+    fi
+    run rk --net=gvisor-tap-vsock --copy-up=/etc busybox ping -c 1 -W 3 10.0.2.1
+    assert_success
+    assert_output --partial '1 packets received'
+}
+
+@test "embedded: the network process is sandboxed (seccomp, no new privileges)" {
+    rk --state-dir="$T/sd" --net=gvisor-tap-vsock --disable-host-loopback --copy-up=/etc \
+        sleep 30 >/dev/null 2>&1 &
+    wait_for_file "$T/sd/child_pid"
+    local parent netd
+    parent=$(pgrep -o -f "^$RK --state-dir=$T/sd")
+    netd=$(pgrep -P "$parent" -f rootlesskit-netd)
+    [ -n "$netd" ]
+    run grep -E '^(Seccomp|NoNewPrivs):' "/proc/$netd/status"
+    assert_line --regexp '^Seccomp:\s+2$'
+    assert_line --regexp '^NoNewPrivs:\s+1$'
+    # it runs as the user, not as anything more
+    assert_equal "$(stat -c %U "/proc/$netd")" "$TEST_USER"
+    kill "$parent"
+    wait || true
+}
+
+@test "embedded: the network process killed mid-run: clear error, exit 1, nothing left" {
+    rk --state-dir="$T/sd" --net=gvisor-tap-vsock --disable-host-loopback --copy-up=/etc \
+        sleep 60 >"$T/out" 2>&1 &
+    local rk_pid=$!
+    wait_for_file "$T/sd/child_pid"
+    pkill -9 -P "$(pgrep -o -f "^$RK --state-dir=$T/sd")" -f rootlesskit-netd
+    local st=0
+    wait "$rk_pid" || st=$?
+    assert_equal "$st" 1
+    run cat "$T/out"
+    assert_line --partial 'rootlesskit-netd exited unexpectedly (signal: killed)'
+    [ ! -e "$T/sd" ]
+}
+
+@test "embedded: --ipv6 is refused with one line" {
+    run rk --net=gvisor-tap-vsock --ipv6 true
+    assert_failure 1
+    assert_line --partial -- '--ipv6 is not supported for --net=gvisor-tap-vsock'
+    assert_no_state_dirs
+}
+
+@test "embedded --port-driver=gvisor-tap-vsock: -p, add, list, remove, UDP; info" {
+    echo "rk-embedded" >"$T/index.html"
+    chmod 644 "$T/index.html"
+    # (without --disable-host-loopback: with it libslirp drops UDP replies to clients on the
+    # host's loopback, as in slirp4netns - docs/troubleshooting.md)
+    rk --state-dir="$T/sd" --net=gvisor-tap-vsock --copy-up=/etc \
+        --port-driver=gvisor-tap-vsock -p 127.0.0.1:19614:80/tcp --pidns \
+        sh -c "busybox httpd -f -p 80 -h $T & (sleep 3; echo udp-reply) | nc -u -l 5353 > $T/udp-got" \
+        >/dev/null 2>&1 &
+    wait_for_file "$T/sd/api.sock"
+    local ctl="$RK_TEST_PREFIX/bin/rootlessctl"
+    curl_until http://127.0.0.1:19614/index.html rk-embedded
+    assert_output rk-embedded
+    run as_user "$ctl" --socket "$T/sd/api.sock" add-ports 127.0.0.1:19615:80/tcp 127.0.0.1:19616:5353/udp
+    assert_success
+    curl_until http://127.0.0.1:19615/index.html rk-embedded
+    assert_output rk-embedded
+    run bash -c "(echo udp-in; sleep 2) | timeout 3 nc -u 127.0.0.1 19616"
+    assert_output udp-reply
+    assert_equal "$(cat "$T/udp-got")" udp-in
+    run as_user "$ctl" --socket "$T/sd/api.sock" list-ports
+    assert_line --regexp '^1 +tcp +127\.0\.0\.1 +19614 +80 +$'
+    assert_line --regexp '^2 +tcp +127\.0\.0\.1 +19615 +80 +$'
+    # IPv6 is not forwarded by this driver, as upstream's
+    run as_user "$ctl" --socket "$T/sd/api.sock" add-ports '[::1]:19617:80/tcp6'
+    assert_failure
+    run as_user "$ctl" --socket "$T/sd/api.sock" remove-ports 2
+    assert_success
+    run curl -sS -m 2 http://127.0.0.1:19615/index.html
+    assert_failure
+    run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/info
+    assert_output --partial '"networkDriver":{"driver":"gvisor-tap-vsock","dns":["10.0.2.1"],"childIP":"10.0.2.100"}'
+    assert_output --partial '"portDriver":{"driver":"gvisor-tap-vsock","protos":["tcp","tcp4","udp","udp4"],"disallowLoopbackChildIP":true}'
+    kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
+    wait || true
+}
+
+@test "--net=auto: pasta if it has --host-lo-to-ns-lo, else the embedded network; info says which" {
+    rk --state-dir="$T/sd" --net=auto --disable-host-loopback --copy-up=/etc sleep 30 \
+        >/dev/null 2>&1 &
+    wait_for_file "$T/sd/api.sock"
+    run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/info
+    kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
+    wait || true
+    if command -v pasta >/dev/null && pasta --host-lo-to-ns-lo --version >/dev/null 2>&1; then
+        assert_output --partial '"networkDriver":{"driver":"pasta"'
+    else
+        assert_output --partial '"networkDriver":{"driver":"gvisor-tap-vsock"'
+    fi
+    # the builtin port driver rules pasta out
+    run rk --net=auto --port-driver=builtin --disable-host-loopback --copy-up=/etc \
+        sh -c 'ip route | head -1'
+    assert_success
+    assert_line --regexp '^default via 10\.0\.2\.1 dev tap0'
+}
