@@ -7,6 +7,7 @@
 #include "netd/sandbox.hpp"
 #include "netd/stack.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <fcntl.h>
 #include <string>
@@ -45,6 +46,8 @@ rk::util::Result<rk::util::Fd> listen_unix(const std::string& path) {
 
 int main(int argc, char** argv) {
     ::prctl(PR_SET_NAME, "rootlesskit-netd");
+    // libslirp writes to host sockets whose peer may have gone: EPIPE, not death.
+    ::signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args(argv + 1, argv + argc);
     auto cfg = rk::netd::parse_config(args);
     if (!cfg) return die(cfg.error().message());

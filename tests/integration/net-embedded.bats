@@ -172,3 +172,19 @@ start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
     assert_success
     assert_line --regexp '^default via 10\.0\.2\.1 dev tap0'
 }
+
+@test "embedded: a host peer that closes while data is in flight does not kill the network" {
+    command -v iperf3 >/dev/null || skip "iperf3 is not installed"
+    # iperf3's server closes its data connection while the client still sends: libslirp's
+    # next writes there fail with EPIPE (which must not be a SIGPIPE death)
+    iperf3 -s -B 127.0.0.1 -p 19618 >/dev/null 2>&1 &
+    local server=$!
+    sleep 0.3
+    # (--pidns: a client left spinning by a dead network dies with the namespace)
+    run rk --net=gvisor-tap-vsock --copy-up=/etc --pidns sh -c '
+        for i in 1 2 3; do timeout 10 iperf3 -c 10.0.2.1 -p 19618 -t 1 >/dev/null || exit 1; done'
+    kill "$server"
+    wait || true
+    assert_success
+    refute_output --partial 'exited unexpectedly'
+}
