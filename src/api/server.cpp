@@ -8,10 +8,10 @@
 
 #include "util/log.hpp"
 
+#include <array>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
