@@ -55,10 +55,6 @@ util::Status validate(proto::Options& o) {
     if (o.mtu < 0 || o.mtu > 65521)
         return fail(plain_error(fmt::format("mtu must be <= 65521, got {}", o.mtu),
                                 "use --mtu=0 for the driver's default, or a value up to 65521"));
-    if (!net::driver_implemented(o.net))
-        return fail(
-            plain_error("--net=" + o.net + " is not supported yet by this build of rootlesskit",
-                        "use --net=host or --net=none"));
     bool hostlike = o.net == "host" || o.net == "none";
     if (!o.cidr.empty()) {
         if (!one_of(o.net, {"pasta", "slirp4netns", "gvisor-tap-vsock", "auto"}))

@@ -70,13 +70,10 @@ class Driver {
     }
 };
 
-// Builds the driver selected by --net; a known driver that this build does not implement yet
-// fails with one line naming the flag.
+// Builds the driver selected by --net.
 util::Result<std::unique_ptr<Driver>> make_driver(const proto::Options& opts);
 
 // Every name --net accepts, in help order.
 const std::vector<std::string_view>& driver_names();
-// Whether this build implements the named driver.
-bool driver_implemented(std::string_view name);
 
 } // namespace rk::net

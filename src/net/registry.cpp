@@ -16,7 +16,7 @@ using Factory = util::Result<std::unique_ptr<Driver>> (*)(const proto::Options&)
 
 struct Entry {
     std::string_view name;
-    Factory make; // nullptr: known upstream driver not implemented by this build yet
+    Factory make;
 };
 
 // --net=auto (upstream issue #520): pasta where it is recent enough - it has
@@ -64,20 +64,9 @@ const std::vector<std::string_view>& driver_names() {
     return names;
 }
 
-bool driver_implemented(std::string_view name) {
-    for (const auto& e : kDrivers)
-        if (e.name == name) return e.make != nullptr;
-    return false;
-}
-
 util::Result<std::unique_ptr<Driver>> make_driver(const proto::Options& opts) {
     for (const auto& e : kDrivers) {
-        if (e.name != opts.net) continue;
-        if (!e.make)
-            return util::fail(util::plain_error(
-                "--net=" + opts.net + " is not supported yet by this build of rootlesskit",
-                "use --net=host or --net=none"));
-        return e.make(opts);
+        if (e.name == opts.net) return e.make(opts);
     }
     return util::fail(util::plain_error("unknown network mode: " + opts.net));
 }

@@ -12,6 +12,7 @@
 #include "net/vpnkit.hpp"
 
 #include "net/vnet.hpp"
+#include "sys/fdpass.hpp"
 #include "sys/fs.hpp"
 #include "sys/netlink.hpp"
 #include "sys/syscalls.hpp"
@@ -40,19 +41,6 @@ namespace {
 constexpr const char* kGateway = "192.168.65.1";
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 constexpr auto kDhcpTimeout = std::chrono::seconds(10);
-
-util::Result<util::Fd> connect_unix(const std::string& path) {
-    util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return fail(util::sys_error("socket"));
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path.size() >= sizeof sa.sun_path)
-        return fail(plain_error("socket path too long: " + path, "use a shorter --state-dir"));
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-        return fail(util::sys_error("cannot connect to " + path));
-    return fd;
-}
 
 util::Status write_all(int fd, std::span<const uint8_t> b) {
     size_t off = 0;
@@ -225,7 +213,7 @@ util::Result<std::string> VpnkitDriver::configure_parent(const ChildNetns& ns) {
     RK_TRY(await_probe(
         proc_,
         [&] {
-            auto c = connect_unix(link.socket);
+            auto c = sys::connect_unix(link.socket);
             if (c) conn = std::move(*c);
             return c.has_value();
         },
@@ -251,7 +239,7 @@ util::Status VpnkitDriver::configure_child(const std::string& payload) {
         return fail(util::sys_error("cannot create the tap device " + plan_.ifname));
     int dev = static_cast<int>(::if_nametoindex(plan_.ifname.c_str()));
     RK_TRY(sys::netlink::link_set_address(dev, link.mac, plan_.ifname));
-    auto sock = RK_TRY(connect_unix(link.socket));
+    auto sock = RK_TRY(sys::connect_unix(link.socket));
     RK_TRY_CTX(handshake(sock.get(), link.uuid), "vpnkit handshake (child)");
     pump(tap.release(), sock.release()); // both live as long as the child
     return configure_interface(plan_);

@@ -6,9 +6,25 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 namespace rk::sys {
 using util::fail;
+
+util::Result<util::Fd> connect_unix(const std::string& path) {
+    util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail(util::sys_error("socket"));
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path)
+        return fail(
+            util::plain_error("socket path too long: " + path, "use a shorter --state-dir"));
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    if (retry_eintr(
+            [&] { return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa); }) != 0)
+        return fail(util::sys_error("cannot connect to " + path));
+    return fd;
+}
 
 util::Status send_fd(int sock, int fd) {
     char byte = 'F';

@@ -5,6 +5,7 @@
 // microseconds slirp4netns needs; a 5 s timeout bounds a wedged helper.
 #include "port/slirp4netns/driver.hpp"
 
+#include "sys/fdpass.hpp"
 #include "sys/syscalls.hpp"
 #include "util/fd.hpp"
 
@@ -70,20 +71,10 @@ namespace {
 
 // One request/reply exchange on the API socket.
 util::Result<std::string> call(const std::string& path, const std::string& request) {
-    util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return fail(util::sys_error("socket"));
+    util::Fd fd = RK_TRY_CTX(sys::connect_unix(path), "the slirp4netns API socket");
     timeval tv{5, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path.size() >= sizeof sa.sun_path)
-        return fail(plain_error("slirp4netns API socket path too long: " + path,
-                                "use a shorter --state-dir"));
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    if (sys::retry_eintr(
-            [&] { return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa); }) != 0)
-        return fail(util::sys_error("cannot connect to the slirp4netns API socket " + path));
     size_t off = 0;
     while (off < request.size()) {
         ssize_t n = sys::retry_eintr([&] {
