@@ -6,6 +6,7 @@
 #   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns, passt (pasta), lxc
 #            (lxc-user-nic) for those nets
 #   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
+#            docker.io (real rootless Docker on our binaries; its docker-proxy for the proxy tests)
 #            bsdutils (script) procps util-linux iproute2 curl netcat-openbsd dnsmasq-base (a
 #            DNS server on host loopback for the network tests)
 #   fuzzing: clang libclang-rt-14-dev
@@ -20,7 +21,7 @@ want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev li
       libslirp-dev libseccomp-dev
       uidmap lxc
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
-      util-linux iproute2 curl netcat-openbsd dnsmasq-base
+      util-linux iproute2 curl netcat-openbsd dnsmasq-base docker.io
       clang libclang-rt-14-dev
       hyperfine iperf3 wrk nginx-light slirp4netns passt rootlesskit)
 missing=()
