@@ -1,0 +1,194 @@
+// Purpose: the rootless-setuptool command line (CLI11): check, install, uninstall, nsenter.
+#include "setuptool/command.hpp"
+
+#include "setuptool/check.hpp"
+#include "setuptool/nsenter.hpp"
+#include "setuptool/service.hpp"
+#include "sys/fs.hpp"
+#include "util/strings.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace rk::setuptool {
+
+namespace {
+
+std::optional<std::string> env(const char* name) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+}
+
+Paths user_paths(const parent::User& user) {
+    Paths p;
+    p.home = env("HOME").value_or("/home/" + user.name);
+    p.runtime = env("XDG_RUNTIME_DIR").value_or("");
+    p.data = env("XDG_DATA_HOME").value_or(p.home + "/.local/share");
+    p.config = env("XDG_CONFIG_HOME").value_or(p.home + "/.config");
+    return p;
+}
+
+// The daemon binary: PATH first, then the sbin directories a user's PATH often lacks.
+std::optional<std::string> find_daemon(const std::string& name) {
+    if (auto p = sys::find_in_path(name)) return sys::absolute_clean(*p);
+    for (const char* dir : {"/usr/local/sbin", "/usr/sbin", "/sbin"}) {
+        std::string p = fmt::format("{}/{}", dir, name);
+        if (::access(p.c_str(), X_OK) == 0) return p;
+    }
+    return std::nullopt;
+}
+
+int usage_error(const std::string& what) {
+    std::fprintf(stderr, "rootless-setuptool: %s (see `rootless-setuptool --help`)\n",
+                 what.c_str());
+    return 2;
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+    CLI::App app{"rootless-setuptool (rootlesskit-cpp): check the prerequisites of rootless "
+                 "mode, install daemons as systemd user services under rootlesskit, and enter "
+                 "their namespaces.",
+                 "rootless-setuptool"};
+    app.require_subcommand(1);
+    app.set_version_flag("-v,--version",
+                         std::string("rootless-setuptool version ") + RK_VERSION_STRING);
+
+    bool json = false;
+    std::string data_dir;
+    auto* check = app.add_subcommand("check", "Check every prerequisite; exit 0 when rootless "
+                                              "mode will work, 1 when it will not");
+    check->add_flag("--json", json, "Print the findings as one JSON document");
+    check->add_option("--data-dir", data_dir,
+                      "Where the daemon's data will live (default: $XDG_DATA_HOME or "
+                      "~/.local/share)");
+
+    InstallOptions io;
+    std::string exec_line, flags_line;
+    auto add_service_options = [&](CLI::App* sc, bool installing) {
+        sc->add_option("daemon", io.plan.daemon,
+                       "dockerd, containerd or buildkitd (daemon arguments go after --)");
+        sc->add_option("--exec", exec_line,
+                       "Any other daemon: its command line (split on spaces), with --name");
+        sc->add_option("--name", io.plan.name,
+                       "Unit name for --exec (default: the command's "
+                       "base name)");
+        sc->add_flag("--write-unit-only", io.write_unit_only,
+                     installing ? "Write the unit without a systemd session; start nothing"
+                                : "Remove the unit file without calling systemctl");
+        sc->add_flag("--force", io.force,
+                     "Replace or remove a unit rootless-setuptool did not "
+                     "write");
+        if (installing) {
+            sc->add_option("--rootlesskit-flags", flags_line,
+                           "Extra rootlesskit flags (split on spaces), e.g. \"-p "
+                           "0.0.0.0:2376:2376/tcp\"");
+        }
+    };
+    auto* install_cmd = app.add_subcommand("install", "Install DAEMON as a systemd user "
+                                                      "service under rootlesskit");
+    add_service_options(install_cmd, true);
+    auto* uninstall_cmd = app.add_subcommand("uninstall", "Stop DAEMON's service and remove its "
+                                                          "unit (its data is left alone)");
+    add_service_options(uninstall_cmd, false);
+
+    NsenterOptions no;
+    std::string state_dir;
+    auto* ns = app.add_subcommand("nsenter", "Run a command inside the user, mount and network "
+                                             "namespaces of a running instance");
+    ns->add_option("--state-dir", state_dir,
+                   "The instance's state dir (default: "
+                   "$ROOTLESSKIT_STATE_DIR, or the one running daemon)");
+    ns->prefix_command();
+
+    // Everything after the first "--" belongs to the daemon (install) or is the command
+    // (nsenter); CLI11 never sees it.
+    std::vector<std::string> trailing;
+    int cli_argc = argc;
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--") {
+            cli_argc = i;
+            trailing.assign(argv + i + 1, argv + argc);
+            break;
+        }
+    try {
+        app.parse(cli_argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        return usage_error(e.what());
+    }
+
+    auto user = parent::current_user();
+    if (!user) {
+        std::fprintf(stderr, "rootless-setuptool: %s\n", user.error().message().c_str());
+        return 1;
+    }
+    Paths paths = user_paths(*user);
+
+    if (check->parsed()) {
+        CheckEnv ce{*user, paths.home, env("XDG_RUNTIME_DIR"),
+                    data_dir.empty() ? paths.data : sys::absolute_clean(data_dir), detect_distro()};
+        auto findings = run_checks(ce);
+        std::fputs(json ? format_json(findings, ce.distro).c_str() : format_text(findings).c_str(),
+                   stdout);
+        return rootless_will_work(findings) ? 0 : 1;
+    }
+    if (ns->parsed()) {
+        if (!state_dir.empty()) no.state_dir = sys::absolute_clean(state_dir);
+        no.runtime_dir = env("XDG_RUNTIME_DIR");
+        no.command = ns->remaining();
+        if (cli_argc < argc) {
+            if (!no.command.empty()) return usage_error("give the command after --, or without --");
+            no.command = trailing;
+        }
+        return nsenter(no);
+    }
+
+    // install / uninstall
+    bool installing = install_cmd->parsed();
+    if (!exec_line.empty()) {
+        if (!io.plan.daemon.empty()) return usage_error("give either DAEMON or --exec, not both");
+        for (auto w : util::fields(exec_line))
+            io.plan.exec.emplace_back(w);
+    } else if (io.plan.daemon.empty()) {
+        return usage_error("which daemon? dockerd, containerd, buildkitd, or --exec \"COMMAND\"");
+    }
+    for (auto w : util::fields(flags_line))
+        io.plan.extra_flags.emplace_back(w);
+    io.plan.daemon_args = trailing;
+    if (user->uid == 0) {
+        std::fprintf(stderr,
+                     "[ERROR] run `rootless-setuptool %s` as the user who will run the "
+                     "daemon, not as root\n",
+                     installing ? "install" : "uninstall");
+        return 1;
+    }
+    io.paths = paths;
+    io.user = user->name;
+    if (!installing) return uninstall(io);
+
+    const std::string& bin = io.plan.daemon.empty() ? io.plan.exec[0] : io.plan.daemon;
+    auto path = find_daemon(bin);
+    if (!path) {
+        std::fprintf(stderr,
+                     "[ERROR] %s not found in PATH (nor in /usr/sbin, /sbin): install it "
+                     "first (dockerd and containerd: `apt-get install docker.io`)\n",
+                     bin.c_str());
+        return 1;
+    }
+    io.plan.daemon_path = *path;
+    io.plan.have_slirp4netns = sys::find_in_path("slirp4netns").has_value();
+    return install(io);
+}
+
+} // namespace rk::setuptool
