@@ -177,6 +177,10 @@ int run(int argc, char** argv) {
     io.user = user->name;
     if (!installing) return uninstall(io);
 
+    if (auto plan = plan_service(io.plan); !plan) {
+        std::fprintf(stderr, "[ERROR] %s\n", plan.error().message().c_str());
+        return 1;
+    }
     const std::string& bin = io.plan.daemon.empty() ? io.plan.exec[0] : io.plan.daemon;
     auto path = find_daemon(bin);
     if (!path) {
