@@ -114,7 +114,9 @@ TEST(XdgRuntimeDir, EveryWayItGoesWrong) {
         auto f = diagnose_xdg_runtime_dir(c.value, c.facts, 1001);
         EXPECT_EQ(f.severity, c.want) << c.value.value_or("(unset)") << ": " << f.found;
         EXPECT_TRUE(has(f.found, c.found_has)) << f.found;
-        if (f.severity != Severity::Ok) EXPECT_FALSE(f.fix.empty());
+        if (f.severity != Severity::Ok) {
+            EXPECT_FALSE(f.fix.empty());
+        }
     }
 }
 
