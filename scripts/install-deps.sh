@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Purpose: install (as root, from Debian's archive) whatever this machine lacks to build, test
 # and benchmark rootlesskit-cpp. Installs nothing that is already there.
-#   build:   cmake g++ make libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
+#   build:   cmake g++ make libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev
 #            libslirp-dev libseccomp-dev (the embedded network, rootlesskit-netd)
 #   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns, passt (pasta), lxc
 #            (lxc-user-nic) for those nets
 #   tests:   googletest bats bats-assert bats-support busybox-static systemd (socket activation)
 #            docker.io (real rootless Docker on our binaries; its docker-proxy for the proxy tests)
+#            jq (checks rootless-setuptool's JSON)
 #            bsdutils (script) procps util-linux iproute2 curl netcat-openbsd dnsmasq-base (a
 #            DNS server on host loopback for the network tests)
 #   fuzzing: clang libclang-rt-14-dev
@@ -17,11 +18,11 @@ if [ "$(id -u)" != 0 ]; then
     echo "install-deps.sh: run as root (or with sudo)" >&2
     exit 1
 fi
-want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev
+want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev
       libslirp-dev libseccomp-dev
       uidmap lxc
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps
-      util-linux iproute2 curl netcat-openbsd dnsmasq-base docker.io
+      util-linux iproute2 curl netcat-openbsd dnsmasq-base docker.io jq
       clang libclang-rt-14-dev
       hyperfine iperf3 wrk nginx-light slirp4netns passt rootlesskit)
 missing=()

@@ -21,6 +21,7 @@
 #include "port/builtin/driver.hpp"
 #include "port/slirp4netns/driver.hpp"
 #include "proto/channel.hpp"
+#include "sys/fs.hpp"
 #include "sys/process.hpp"
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
@@ -157,7 +158,9 @@ void Parent::forward(const signalfd_siginfo& si) {
 int Parent::run() {
     auto r = start_and_wait();
     if (!r) {
-        log::error("{}", r.error().message());
+        // The fix is in the message; the troubleshooting page has the background.
+        log::error("{} [more: rootless-setuptool check; {}]", r.error().message(),
+                   sys::doc_path("troubleshooting.md"));
         return 1;
     }
     return *r;

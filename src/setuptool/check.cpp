@@ -569,6 +569,7 @@ std::string format_text(const std::vector<Finding>& findings) {
     else
         out += fmt::format("Rootless mode will NOT work: fix the {} failed check{} above.\n", fails,
                            fails == 1 ? "" : "s");
+    out += "Known errors and their fixes: " + sys::doc_path("troubleshooting.md") + "\n";
     return out;
 }
 

@@ -152,4 +152,17 @@ std::string absolute_clean(const std::string& path) {
     return clean_path(std::string(cwd) + "/" + path);
 }
 
+std::string doc_path(const std::string& name) {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n > 0) {
+        std::string exe(buf, static_cast<size_t>(n));
+        std::string prefix = exe.substr(0, exe.find_last_of('/'));
+        prefix = prefix.substr(0, prefix.find_last_of('/'));
+        std::string p = prefix + "/share/doc/rootlesskit-cpp/" + name;
+        if (::access(p.c_str(), R_OK) == 0) return p;
+    }
+    return "docs/" + name + " of rootlesskit-cpp";
+}
+
 } // namespace rk::sys

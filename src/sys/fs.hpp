@@ -26,6 +26,10 @@ util::Status remove_tree(const std::string& path);
 // contains a slash). nullopt if none.
 std::optional<std::string> find_in_path(const std::string& name);
 
+// Where an installed document of ours is: <prefix>/share/doc/rootlesskit-cpp/<name>, found from
+// this executable's own directory (<prefix>/bin); the source-tree name when not installed.
+std::string doc_path(const std::string& name);
+
 // Makes a path absolute against the current directory and cleans "." / ".." / "//".
 std::string absolute_clean(const std::string& path);
 std::string clean_path(const std::string& path);
