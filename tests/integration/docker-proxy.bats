@@ -38,14 +38,7 @@ start_proxy() {
 ctl() { as_user "$CTL" --socket "$T/sd/api.sock" "$@"; }
 proxy_pid() { pgrep -f "^$PROXY .*-host-port $1" | head -1; }
 wait_status() {
-    local i
-    for i in $(seq 100); do
-        [ -s "$T/status" ] && return 0
-        sleep 0.05
-    done
-    echo "no status line from the proxy" >&2
-    cat "$T/rk.err" >&2
-    return 1
+    wait_for_file -s "$T/status" || { cat "$T/rk.err" >&2; return 1; }
 }
 
 @test "builtin driver: status 0, published on the host, removed again on SIGINT" {

@@ -59,11 +59,15 @@ as_user() {
 
 rk() { as_user "$RK" "$@"; }
 
-# Waits (up to 5 s) for a file to appear.
+# Waits (up to 5 s) for a file to appear (with -s: to appear and not be empty).
 wait_for_file() {
-    local i
+    local check=-e i
+    if [ "$1" = -s ]; then
+        check=-s
+        shift
+    fi
     for i in $(seq 100); do
-        [ -e "$1" ] && return 0
+        [ "$check" "$1" ] && return 0
         sleep 0.05
     done
     echo "timed out waiting for $1" >&2
