@@ -94,7 +94,11 @@ std::string family_suffix(const std::string& ip) {
     return {};
 }
 
+// The signal mask main() started with; the real proxy gets it back.
+sigset_t g_original_mask;
+
 [[noreturn]] void exec_real_proxy(const std::vector<std::string>& args) {
+    ::sigprocmask(SIG_SETMASK, &g_original_mask, nullptr);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(kRealProxy));
     for (const auto& a : args)
@@ -109,18 +113,15 @@ std::string family_suffix(const std::string& ip) {
 
 // Runs the real proxy as a child with SIGINT/SIGTERM forwarded; returns its exit code.
 int run_real_proxy(const std::vector<std::string>& args) {
-    sigset_t set, old;
+    sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGCHLD);
-    ::sigprocmask(SIG_BLOCK, &set, &old);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
     pid_t pid = ::fork();
     if (pid < 0) return fail_start(fmt::format("fork: {}", std::strerror(errno)));
-    if (pid == 0) {
-        ::sigprocmask(SIG_SETMASK, &old, nullptr);
-        exec_real_proxy(args);
-    }
+    if (pid == 0) exec_real_proxy(args);
     ::close(kStatusFd); // the real proxy owns the status pipe now
     for (;;) {
         int sig = ::sigwaitinfo(&set, nullptr);
@@ -137,6 +138,13 @@ int run_real_proxy(const std::vector<std::string>& args) {
 } // namespace
 
 int docker_proxy_main(const std::vector<std::string>& args) {
+    // dockerd may stop us while the port is being published; hold SIGINT/SIGTERM until the
+    // real proxy runs, so that the port is always removed again.
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &stop, &g_original_mask);
     auto parsed = parse_args(args);
     if (!parsed) return fail_start(parsed.error().message());
     const ProxyArgs& a = *parsed;

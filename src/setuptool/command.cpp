@@ -122,8 +122,9 @@ int run(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
+    } catch (const CLI::CallForVersion&) {
+        std::printf("rootless-setuptool version %s\n", RK_VERSION_STRING);
+        return 0;
     } catch (const CLI::ParseError& e) {
         return usage_error(e.what());
     }

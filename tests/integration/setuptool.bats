@@ -203,6 +203,9 @@ st_home() { EXTRA_ENV="XDG_RUNTIME_DIR=$XDG HOME=$T/home ${EXTRA_ENV:-}" as_user
     run st_home frobnicate
     assert_failure 2
     [ "${#lines[@]}" -eq 1 ]
+    run st_home --version
+    assert_success
+    assert_output --regexp '^rootless-setuptool version [0-9]+\.[0-9]+\.[0-9]+\+cpp$'
 }
 
 @test "nsenter joins the instance's user, mount, net and pid namespaces; passes the exit code on" {
