@@ -4,9 +4,10 @@
 # builtin port driver): iperf3 throughput through a forwarded port, wrk requests/s to nginx
 # inside with keep-alive and with a new connection per request (plus p99 latency), and the
 # parent's peak RSS (VmHWM). Prints `metric=value unit` lines and the ratios against the issue's
-# targets. Timing is informational: nothing here is a pass/fail test.
+# targets. Ours and Go alternate for ROUNDS rounds (default 3) and the ratios are of the
+# medians. Timing is informational: nothing here is a pass/fail test.
 #
-#   sudo bench/ports.sh        # after tests/integration/setup.sh; DUR=10 by default
+#   sudo bench/ports.sh        # after tests/integration/setup.sh; DUR=10 ROUNDS=3 by default
 set -euo pipefail
 RK=${RK:-/usr/local/libexec/rootlesskit-cpp-test/bin/rootlesskit}
 GO_RK=${GO_RK:-/usr/bin/rootlesskit}
@@ -61,11 +62,13 @@ parse_wrk() {
          END {printf "%s %s %d\n", rps, p99, err}' "$1"
 }
 
-# name rootlesskit net-flags...
-run_suite() {
+# One round for one rootlesskit: appends "gbps keepalive_rps close_rps close_p99 rss" to
+# $work/<name>.results.   name rootlesskit net-flags...
+run_round() {
     local name=$1 rk=$2
     shift 2
     local base=$((21000 + RANDOM % 5000)) sd="$work/$name.sd" nd="$work/$name.nginx"
+    rm -rf "$sd"
     nginx_conf "$nd" 8080
     as_user "$rk" --state-dir="$sd" "$@" --port-driver=builtin \
         -p "127.0.0.1:$base:5201/tcp" -p "127.0.0.1:$((base + 1)):8080/tcp" \
@@ -74,33 +77,47 @@ run_suite() {
     for _ in $(seq 100); do [ -e "$sd/api.sock" ] && break; sleep 0.1; done
     for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$((base + 1))/" && break; sleep 0.2; done
     sleep 0.5
-    local parent
+    local parent gbps rss line
     parent=$(pgrep -o -f "^$rk --state-dir=$sd")
-    local gbps
     gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | awk -F: '/"bits_per_second"/ {v=$2} END {gsub(/[ ,]/,"",v); printf "%.2f", v/1e9}')
     echo "port_${name}_iperf3=$gbps Gbps"
+    line=$gbps
     for mode in keepalive close; do
         local hdr=()
         [ $mode = close ] && hdr=(-H "Connection: close")
         wrk -t 1 -c "$CONNS" -d "${DUR}s" --latency "${hdr[@]}" "http://127.0.0.1:$((base + 1))/" >"$work/$name.$mode.wrk" 2>&1 || true
         read -r rps p99 err < <(parse_wrk "$work/$name.$mode.wrk")
         echo "port_${name}_wrk_${mode}=$rps req/s p99=$p99 ms errors=$err"
-        eval "${name}_${mode}_rps=$rps ${name}_${mode}_p99=$p99"
+        line="$line $rps"
+        [ $mode = close ] && line="$line $p99"
     done
-    local rss
     rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$parent/status")
     echo "port_${name}_parent_peak_rss=$rss MiB"
-    eval "${name}_gbps=$gbps ${name}_rss=$rss"
+    echo "$line $rss" >>"$work/$name.results"
     kill "$parent"
     sleep 0.5
 }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
+# column N of a results file -> its median over the rounds
+col_median() { awk -v c="$2" '{print $c}' "$work/$1.results" | median; }
 
-# --pidns: the background iperf3 dies with the namespace (no leftovers)
-run_suite ours "$RK" --net=none --pidns
-run_suite go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback --pidns
-awk -v og="$ours_gbps" -v gg="$go_gbps" -v ok="$ours_keepalive_rps" -v gk="$go_keepalive_rps" \
-    -v oc="$ours_close_rps" -v gc="$go_close_rps" -v op="$ours_close_p99" -v gp="$go_close_p99" \
-    -v orss="$ours_rss" -v grss="$go_rss" 'BEGIN {
+# Ours and Go alternate, ROUNDS times: each ratio is of the medians, so one noisy round on this
+# shared 2-core box does not decide it.
+for round in $(seq "${ROUNDS:-3}"); do
+    echo "-- round $round"
+    # --pidns: the background iperf3 dies with the namespace (no leftovers)
+    run_round ours "$RK" --net=none --pidns
+    run_round go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback --pidns
+done
+for n in ours go; do
+    for c in 1 2 3 4 5; do
+        eval "${n}_c$c=$(col_median "$n" "$c")"
+    done
+    eval "echo \"port_${n}_median: iperf3=\$${n}_c1 Gbps keepalive=\$${n}_c2 req/s close=\$${n}_c3 req/s close_p99=\$${n}_c4 ms rss=\$${n}_c5 MiB\""
+done
+awk -v og="$ours_c1" -v gg="$go_c1" -v ok="$ours_c2" -v gk="$go_c2" \
+    -v oc="$ours_c3" -v gc="$go_c3" -v op="$ours_c4" -v gp="$go_c4" \
+    -v orss="$ours_c5" -v grss="$go_c5" 'BEGIN {
     printf "ratio_throughput=%.2f (target >= 1.20)\n", og / gg
     printf "ratio_new_connection_rps=%.2f (target >= 1.50)\n", oc / gc
     printf "ratio_new_connection_p99=%.2f (target <= 0.60)\n", op / gp
@@ -124,7 +141,6 @@ embedded_port() {
     kill "$(pgrep -o -f "^$RK --state-dir=$sd")" 2>/dev/null || true
     sleep 0.5
 }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
 if [ -x "$(dirname "$RK")/../libexec/rootlesskit/rootlesskit-netd" ]; then
     es="" bs=""
     for _ in $(seq "${ROUNDS:-3}"); do
