@@ -121,6 +121,8 @@ teardown() { :; }
 @test "stopping rootlesskit leaves no process behind" {
     local parent child userns i
     dk run -d --name sleeper rk-bb sh -c 'exec sleep 600' >/dev/null || true
+    # data owned by a sub-uid, for the uninstall test below
+    dk run --name owned rk-bb sh -c 'mkdir -p /owned/sub && busybox chown -R 1234 /owned && busybox chmod 0700 /owned' >/dev/null
     parent=$(rk_parent)
     child=$(cat "$D/xdg/dockerd-rootless/child_pid")
     userns=$(readlink "/proc/$child/ns/user")
@@ -138,4 +140,19 @@ teardown() { :; }
     run marked_pids
     assert_output ""
     [ ! -e "$D/xdg/dockerd-rootless/api.sock" ]
+}
+
+@test "the seeds' uninstall step: 'rootlesskit rm -rf' removes data owned by sub-uids" {
+    local data=$D/home/.local/share/docker start
+    start=$(awk -F: -v u="$TEST_USER" '$1 == u {print $2; exit}' /etc/subuid)
+    # the stopped container's layer holds a directory of sub-uid 1234 that the user cannot enter
+    run find "$data" -path '*/owned' -user "$((start + 1233))"
+    assert_success
+    assert_output --partial /owned
+    run as_user rm -rf "$data"
+    assert_failure
+    assert_output --partial "Permission denied"
+    run as_user "$RK" rm -rf "$data"
+    assert_success
+    [ ! -e "$data" ]
 }
