@@ -5,7 +5,8 @@
 # inside with keep-alive and with a new connection per request (plus p99 latency), and the
 # parent's peak RSS (VmHWM). Prints `metric=value unit` lines and the ratios against the issue's
 # targets. Ours and Go alternate for ROUNDS rounds (default 3) and the ratios are of the
-# medians. Timing is informational: nothing here is a pass/fail test.
+# medians. Each round also measures bench/splice-proxy.c, the simplest splice forwarder, as the
+# throughput ceiling. Timing is informational: nothing here is a pass/fail test.
 #
 #   sudo bench/ports.sh        # after tests/integration/setup.sh; DUR=10 ROUNDS=3 by default
 set -euo pipefail
@@ -97,6 +98,27 @@ run_round() {
     kill "$parent"
     sleep 0.5
 }
+# The ceiling: bench/splice-proxy.c (two blocking splice threads per connection) between two
+# host loopback sockets, with iperf3 on the host. Appends its Gbps to $work/ref.results.
+run_reference() {
+    local base=$((26000 + RANDOM % 3000)) gbps server proxy
+    as_user iperf3 -s -p "$((base + 1))" >/dev/null 2>&1 &
+    server=$!
+    as_user "$work/splice-proxy" "$base" "$((base + 1))" 2>"$work/splice-proxy.err" &
+    proxy=$!
+    started+=("$server" "$proxy")
+    sleep 0.5
+    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | awk -F: '/"bits_per_second"/ {v=$2} END {gsub(/[ ,]/,"",v); printf "%.2f", v/1e9}')
+    echo "port_splice_proxy_iperf3=$gbps Gbps"
+    echo "$gbps" >>"$work/ref.results"
+    pkill -u "$BENCH_USER" -f "^$work/splice-proxy" || true
+    pkill -u "$BENCH_USER" -f "^iperf3 -s -p $((base + 1))" || true
+    wait "$server" "$proxy" 2>/dev/null || true
+    sleep 0.5
+}
+have_ref=false
+cc -O2 -pthread -o "$work/splice-proxy" "$(dirname "$0")/splice-proxy.c" && have_ref=true
+
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
 # column N of a results file -> its median over the rounds
 col_median() { awk -v c="$2" '{print $c}' "$work/$1.results" | median; }
@@ -108,6 +130,7 @@ for round in $(seq "${ROUNDS:-3}"); do
     # --pidns: the background iperf3 dies with the namespace (no leftovers)
     run_round ours "$RK" --net=none --pidns
     run_round go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback --pidns
+    if $have_ref; then run_reference; fi
 done
 for n in ours go; do
     for c in 1 2 3 4 5; do
@@ -124,6 +147,13 @@ awk -v og="$ours_c1" -v gg="$go_c1" -v ok="$ours_c2" -v gk="$go_c2" \
     printf "ratio_keepalive_rps=%.2f (target >= 1.15)\n", ok / gk
     printf "ratio_peak_rss=%.2f (target <= 0.33)\n", orss / grss
 }'
+if $have_ref; then
+    ref=$(median <"$work/ref.results")
+    echo "port_splice_proxy_median: iperf3=$ref Gbps"
+    awk -v o="$ours_c1" -v g="$go_c1" -v r="$ref" 'BEGIN {
+        printf "ratio_throughput_vs_splice_proxy: ours=%.2f go=%.2f (informational: the ceiling is 1)\n", o / r, g / r
+    }'
+fi
 
 # The embedded network (--net=gvisor-tap-vsock): iperf3 through its own port driver (libslirp's
 # hostfwd in rootlesskit-netd) against the builtin driver on the same network, alternating.
