@@ -255,31 +255,34 @@ class Flow : public std::enable_shared_from_this<Flow> {
     void pump(Half& h) {
         if (closed_ || h.done) return;
         for (;;) {
-            bool progressed = false;
-            if (!h.eof && h.buffered < h.pipe.capacity) {
+            // Fill the pipe before writing: a reply and the FIN its sender closed with are then
+            // seen together, and the reply leaves with our FIN in one segment (SPLICE_F_MORE
+            // holds it back until shutdown() pushes both) instead of a segment and a bare FIN.
+            bool drained = false; // the source had nothing more to give
+            while (!h.eof && h.buffered < h.pipe.capacity) {
                 ssize_t n =
                     ::splice(h.from->native_handle(), nullptr, h.pipe.w.get(), nullptr,
                              h.pipe.capacity - h.buffered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                 if (n > 0) {
                     h.buffered += static_cast<size_t>(n);
-                    progressed = true;
                     if (h.buffered * 2 >= h.pipe.capacity) pool_->grow(h.pipe);
                 } else if (n == 0) {
                     h.eof = true;
-                    progressed = true;
-                } else if (errno != EAGAIN && errno != EINTR) {
+                } else if (errno == EAGAIN) {
+                    drained = true;
+                    break;
+                } else if (errno != EINTR) {
                     return close();
                 }
             }
             if (h.buffered > 0) {
+                unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (h.eof ? SPLICE_F_MORE : 0);
                 ssize_t m = ::splice(h.pipe.r.get(), nullptr, h.to->native_handle(), nullptr,
-                                     h.buffered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-                if (m > 0) {
+                                     h.buffered, flags);
+                if (m > 0)
                     h.buffered -= static_cast<size_t>(m);
-                    progressed = true;
-                } else if (m < 0 && errno != EAGAIN && errno != EINTR) {
+                else if (m < 0 && errno != EAGAIN && errno != EINTR)
                     return close();
-                }
             }
             if (h.eof && h.buffered == 0) {
                 ::shutdown(h.to->native_handle(), SHUT_WR);
@@ -287,7 +290,9 @@ class Flow : public std::enable_shared_from_this<Flow> {
                 if (up_.done && down_.done) close();
                 return;
             }
-            if (progressed) continue;
+            // The pipe was full and is empty again: read on. Otherwise wait (async_wait
+            // re-arms the descriptor, so readiness that arrived meanwhile is not lost).
+            if (h.buffered == 0 && !drained) continue;
             // Blocked: wait for the side that holds us up.
             auto self = shared_from_this();
             if (h.buffered > 0) {
