@@ -83,14 +83,22 @@ get() {
 }
 
 @test "implicit: half-close - the server sees EOF and can still answer" {
-    SERVER="busybox nc -l -p 18284 -e sh -c 'n=\$(wc -c); echo \"got \$n bytes\"'" start_rk
+    # a server that answers every connection; --pidns so that it ends with the namespace
+    SERVER="while :; do busybox nc -l -p 18284 -e sh -c 'n=\$(wc -c); echo \"got \$n bytes\"'; done" start_rk --pidns
     local i
     for i in $(seq 30); do
         ss -ltn | grep -q ':18284 ' && break
         sleep 0.1
     done
     sleep 1.5
-    run bash -c "printf 'hello world' | timeout 5 nc -N 127.0.0.1 18284"
+    # A connection that pasta closes before it reaches the server (seen once in CI, under load)
+    # is answered with nothing at all; that is retried. A half-close that loses the request or
+    # the reply still fails: "got 0 bytes", a timeout, or nothing on every try.
+    for i in 1 2 3; do
+        run bash -c "printf 'hello world' | timeout 5 nc -N 127.0.0.1 18284"
+        [ -z "$output" ] || break
+        sleep 1
+    done
     assert_success
     assert_output 'got 11 bytes'
     stop_rk
