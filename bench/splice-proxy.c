@@ -22,12 +22,12 @@ struct conn {
     atomic_int running;
 };
 struct half {
-    struct conn *c;
+    struct conn* c;
     int from, to;
 };
 
-static void *pump(void *arg) {
-    struct half h = *(struct half *)arg;
+static void* pump(void* arg) {
+    struct half h = *(struct half*)arg;
     free(arg);
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) return NULL;
@@ -53,8 +53,8 @@ out:
     return NULL;
 }
 
-static void start(struct conn *c, int from, int to) {
-    struct half *h = malloc(sizeof *h);
+static void start(struct conn* c, int from, int to) {
+    struct half* h = malloc(sizeof *h);
     pthread_t t;
     h->c = c;
     h->from = from;
@@ -63,13 +63,13 @@ static void start(struct conn *c, int from, int to) {
     pthread_detach(t);
 }
 
-static struct sockaddr_in loopback(const char *port) {
+static struct sockaddr_in loopback(const char* port) {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return a;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s LISTEN_PORT TARGET_PORT\n", argv[0]);
         return 2;
@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
     struct sockaddr_in la = loopback(argv[1]), ta = loopback(argv[2]);
     int one = 1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(l, (struct sockaddr *)&la, sizeof la) != 0 || listen(l, 128) != 0) {
+    if (bind(l, (struct sockaddr*)&la, sizeof la) != 0 || listen(l, 128) != 0) {
         perror("splice-proxy: listen");
         return 1;
     }
@@ -86,12 +86,12 @@ int main(int argc, char **argv) {
         int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0) continue;
         int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (connect(s, (struct sockaddr *)&ta, sizeof ta) != 0) {
+        if (connect(s, (struct sockaddr*)&ta, sizeof ta) != 0) {
             close(c);
             close(s);
             continue;
         }
-        struct conn *cn = malloc(sizeof *cn);
+        struct conn* cn = malloc(sizeof *cn);
         cn->client = c;
         cn->server = s;
         atomic_init(&cn->running, 2);
