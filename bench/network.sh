@@ -9,6 +9,7 @@
 #
 #   sudo bench/network.sh        # after tests/integration/setup.sh; DUR=10 by default
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 RK=${RK:-/usr/local/libexec/rootlesskit-cpp-test/bin/rootlesskit}
 GO_RK=${GO_RK:-/usr/bin/rootlesskit}
 BENCH_USER=${BENCH_USER:-rk-test}
@@ -43,10 +44,9 @@ child_to_host() {
     [ "${4:-}" = gvisor-tap-vsock ] && gw=10.0.2.1
     as_user "$2" --net="${4:-slirp4netns}" --mtu="$3" --copy-up=/etc \
         iperf3 -c "$gw" -p "$port" -t "$DUR" -J 2>/dev/null |
-        awk -F: '/"bits_per_second"/ {v=$2} END {gsub(/[ ,]/,"",v); printf "%.2f", v/1e9}'
+        iperf3_gbps
 }
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
 
 # Alternate ours and Go, ROUNDS times, and compare medians: this machine's throughput drifts
 # by tens of percent from one run to the next.

@@ -10,6 +10,7 @@
 #
 #   sudo bench/ports.sh        # after tests/integration/setup.sh; DUR=10 ROUNDS=3 by default
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 RK=${RK:-/usr/local/libexec/rootlesskit-cpp-test/bin/rootlesskit}
 GO_RK=${GO_RK:-/usr/bin/rootlesskit}
 BENCH_USER=${BENCH_USER:-rk-test}
@@ -80,7 +81,7 @@ run_round() {
     sleep 0.5
     local parent gbps rss line
     parent=$(pgrep -o -f "^$rk --state-dir=$sd")
-    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | awk -F: '/"bits_per_second"/ {v=$2} END {gsub(/[ ,]/,"",v); printf "%.2f", v/1e9}')
+    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | iperf3_gbps)
     echo "port_${name}_iperf3=$gbps Gbps"
     line=$gbps
     for mode in keepalive close; do
@@ -108,7 +109,7 @@ run_reference() {
     proxy=$!
     started+=("$server" "$proxy")
     sleep 0.5
-    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | awk -F: '/"bits_per_second"/ {v=$2} END {gsub(/[ ,]/,"",v); printf "%.2f", v/1e9}')
+    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | iperf3_gbps)
     echo "port_splice_proxy_iperf3=$gbps Gbps"
     echo "$gbps" >>"$work/ref.results"
     pkill -u "$BENCH_USER" -f "^$work/splice-proxy" || true
@@ -119,7 +120,6 @@ run_reference() {
 have_ref=false
 cc -O2 -pthread -o "$work/splice-proxy" "$(dirname "$0")/splice-proxy.c" && have_ref=true
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
 # column N of a results file -> its median over the rounds
 col_median() { awk -v c="$2" '{print $c}' "$work/$1.results" | median; }
 
@@ -132,15 +132,18 @@ for round in $(seq "${ROUNDS:-3}"); do
     run_round go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback --pidns
     if $have_ref; then run_reference; fi
 done
-for n in ours go; do
-    for c in 1 2 3 4 5; do
-        eval "${n}_c$c=$(col_median "$n" "$c")"
-    done
-    eval "echo \"port_${n}_median: iperf3=\$${n}_c1 Gbps keepalive=\$${n}_c2 req/s close=\$${n}_c3 req/s close_p99=\$${n}_c4 ms rss=\$${n}_c5 MiB\""
-done
-awk -v og="$ours_c1" -v gg="$go_c1" -v ok="$ours_c2" -v gk="$go_c2" \
-    -v oc="$ours_c3" -v gc="$go_c3" -v op="$ours_c4" -v gp="$go_c4" \
-    -v orss="$ours_c5" -v grss="$go_c5" 'BEGIN {
+# name -> the medians of its five columns (iperf3 keepalive close close_p99 rss); reported on
+# stderr, since the caller reads stdout
+medians() {
+    local c m=()
+    for c in 1 2 3 4 5; do m+=("$(col_median "$1" "$c")"); done
+    echo "port_$1_median: iperf3=${m[0]} Gbps keepalive=${m[1]} req/s close=${m[2]} req/s close_p99=${m[3]} ms rss=${m[4]} MiB" >&2
+    echo "${m[*]}"
+}
+read -r og ok oc op orss < <(medians ours)
+read -r gg gk gc gp grss < <(medians go)
+awk -v og="$og" -v gg="$gg" -v ok="$ok" -v gk="$gk" -v oc="$oc" -v gc="$gc" -v op="$op" -v gp="$gp" \
+    -v orss="$orss" -v grss="$grss" 'BEGIN {
     printf "ratio_throughput=%.2f (target >= 1.20)\n", og / gg
     printf "ratio_new_connection_rps=%.2f (target >= 1.50)\n", oc / gc
     printf "ratio_new_connection_p99=%.2f (target <= 0.60)\n", op / gp
@@ -150,7 +153,7 @@ awk -v og="$ours_c1" -v gg="$go_c1" -v ok="$ours_c2" -v gk="$go_c2" \
 if $have_ref; then
     ref=$(median <"$work/ref.results")
     echo "port_splice_proxy_median: iperf3=$ref Gbps"
-    awk -v o="$ours_c1" -v g="$go_c1" -v r="$ref" 'BEGIN {
+    awk -v o="$og" -v g="$gg" -v r="$ref" 'BEGIN {
         printf "ratio_throughput_vs_splice_proxy: ours=%.2f go=%.2f (informational: the ceiling is 1)\n", o / r, g / r
     }'
 fi
@@ -167,7 +170,7 @@ embedded_port() {
     for _ in $(seq 100); do [ -e "$sd/api.sock" ] && break; sleep 0.1; done
     sleep 0.5
     iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J 2>/dev/null |
-        awk -F: '/"bits_per_second"/ {v=$2} END {gsub(/[ ,]/,"",v); printf "%.2f", v/1e9}'
+        iperf3_gbps
     kill "$(pgrep -o -f "^$RK --state-dir=$sd")" 2>/dev/null || true
     sleep 0.5
 }
