@@ -7,7 +7,6 @@
 // headers in their "compiled library" mode and this TU provides the definitions (format-inl.h)
 // and the explicit instantiations those headers declare but do not define.
 #include <fmt/format-inl.h>
-
 #include <locale>
 
 FMT_BEGIN_NAMESPACE
