@@ -220,12 +220,33 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     done
     sleep 0.5
     # 3000 connections later, the only new fds are the pool of reusable pipes (at most 64
-    # pairs); a leak of even one fd per connection would show thousands
+    # pairs) and spare namespace sockets (at most 16 + 64); a leak of even one fd per
+    # connection would show thousands
     fds_after=$(ls /proc/"$PARENT"/fd | wc -l)
-    [ "$(( fds_after - fds_before ))" -le 128 ]
+    [ "$(( fds_after - fds_before ))" -le 208 ]
     child=$(cat "$T/sd/child_pid")
     # the child's dialer closes its copies too
     [ "$(ls /proc/"$child"/fd | wc -l)" -lt 20 ]
+    stop_rk
+}
+
+@test "a target that refuses or cannot be reached: the client is closed at once, the port stays" {
+    local unreachable=()
+    # with only lo inside, 10.99.0.1 has no route: the connect fails at once
+    [ "${RK_PORT_NET:-none}" = none ] && unreachable=(-p 127.0.0.1:18197:10.99.0.1:80/tcp)
+    # nothing listens on 82 inside
+    start_rk -p 127.0.0.1:18195:82/tcp -p 127.0.0.1:18196:80/tcp "${unreachable[@]}"
+    for port in 18195 ${unreachable:+18197}; do
+        for _ in 1 2 3; do
+            # accepted, then closed: no reply, and no wait for a timeout
+            run timeout 5 curl -sS -m 4 -o /dev/null "http://127.0.0.1:$port/"
+            [ "$status" -ne 124 ] && [ "$status" -ne 28 ] && [ "$status" -ne 0 ]
+            assert_output --regexp 'Empty reply|reset|Recv failure'
+        done
+    done
+    # the failures touched nothing else
+    run get 127.0.0.1:18196
+    assert_output rk-port-test
     stop_rk
 }
 

@@ -4,7 +4,10 @@
 
 #include <arpa/inet.h>
 #include <cstring>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/tcp.h>
+#include <thread>
 
 namespace rk::port::builtin {
 namespace {
@@ -66,6 +69,98 @@ TEST(DialRequest, SourceIsTheClientUnlessLoopback) {
             EXPECT_EQ(r.src_port, 40000) << c.client;
         }
     }
+}
+
+// The child's side of the channel on a thread, against real sockets in this test's own
+// network namespace; its destructor closes our end, which ends the thread.
+class Dialer {
+  public:
+    Dialer() {
+        int sp[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+        ours_.reset(sp[0]);
+        thread_ = std::thread([fd = sp[1]] {
+            serve_dial_requests(fd);
+            ::close(fd);
+        });
+    }
+    ~Dialer() {
+        ours_.reset();
+        thread_.join();
+    }
+    std::pair<DialReply, std::vector<util::Fd>> ask(const DialRequest& req) {
+        EXPECT_EQ(::send(ours_.get(), &req, sizeof req, 0), static_cast<ssize_t>(sizeof req));
+        for (;;) {
+            auto r = read_reply(ours_.get());
+            if (r) return std::move(*r);
+            EXPECT_EQ(r.error().err, EAGAIN) << r.error().message();
+            ::usleep(1000);
+        }
+    }
+
+  private:
+    util::Fd ours_;
+    std::thread thread_;
+};
+
+int option(int fd, int level, int name) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    EXPECT_EQ(::getsockopt(fd, level, name, &v, &len), 0);
+    return v;
+}
+
+TEST(DialChannel, SocketsComeInOneReplyNonBlockingWithFewSynRetries) {
+    Dialer d;
+    for (int family : {AF_INET, AF_INET6}) {
+        auto [rep, fds] = d.ask(make_sockets_request(7, family, 5));
+        EXPECT_EQ(rep.seq, 7u);
+        EXPECT_EQ(rep.err, 0);
+        ASSERT_EQ(fds.size(), 5u);
+        for (const auto& fd : fds) {
+            EXPECT_EQ(option(fd.get(), SOL_SOCKET, SO_DOMAIN), family);
+            EXPECT_EQ(option(fd.get(), SOL_SOCKET, SO_PROTOCOL), IPPROTO_TCP);
+            EXPECT_EQ(option(fd.get(), IPPROTO_TCP, TCP_SYNCNT), kSynRetries);
+            EXPECT_TRUE(::fcntl(fd.get(), F_GETFL) & O_NONBLOCK);
+            EXPECT_TRUE(::fcntl(fd.get(), F_GETFD) & FD_CLOEXEC);
+        }
+    }
+    // asking for more than one reply carries gives the most one carries
+    auto [rep, fds] = d.ask(make_sockets_request(8, AF_INET, 1000));
+    EXPECT_EQ(fds.size(), static_cast<size_t>(kMaxSocketsPerReply));
+}
+
+TEST(DialChannel, ConnectAnswersWithAConnectedSocketOrTheErrno) {
+    util::Fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(listener.get(), 4), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+    int port = ntohs(a.sin_port);
+
+    Dialer d;
+    auto [ok, fds] = d.ask(*make_request(1, SOCK_STREAM, "127.0.0.1", port));
+    EXPECT_EQ(ok.err, 0);
+    ASSERT_EQ(fds.size(), 1u);
+    sockaddr_in peer{};
+    len = sizeof peer;
+    ASSERT_EQ(::getpeername(fds[0].get(), reinterpret_cast<sockaddr*>(&peer), &len), 0);
+    EXPECT_EQ(ntohs(peer.sin_port), port);
+
+    listener.reset(); // nothing listens there now
+    auto [refused, none] = d.ask(*make_request(2, SOCK_STREAM, "127.0.0.1", port));
+    EXPECT_EQ(refused.seq, 2u);
+    EXPECT_EQ(refused.err, ECONNREFUSED);
+    EXPECT_TRUE(none.empty());
+
+    // a request the child does not understand is answered, not dropped
+    DialRequest bad = make_sockets_request(3, AF_UNIX, 1);
+    auto [inval, nothing] = d.ask(bad);
+    EXPECT_EQ(inval.err, EINVAL);
+    EXPECT_TRUE(nothing.empty());
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <linux/in6.h>
 #include <net/if.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,6 +32,16 @@ util::Result<DialRequest> make_request(uint32_t seq, int type, const std::string
         r.family = AF_INET6;
     else
         return util::fail(util::plain_error("not an IP address: " + ip));
+    return r;
+}
+
+DialRequest make_sockets_request(uint32_t seq, int family, int count) {
+    DialRequest r;
+    r.seq = seq;
+    r.op = DialOp::Sockets;
+    r.family = static_cast<uint8_t>(family);
+    r.type = SOCK_STREAM;
+    r.count = static_cast<uint8_t>(std::clamp(count, 1, kMaxSocketsPerReply));
     return r;
 }
 
@@ -155,23 +166,50 @@ int start_connect(const DialRequest& r, From from, bool& in_progress) {
     return fd.release();
 }
 
-void send_reply(int sock, const DialReply& rep, int fd) {
+constexpr size_t kControlSize = CMSG_SPACE(sizeof(int) * kMaxSocketsPerReply);
+
+// Sends `rep` with `n` fds (at most kMaxSocketsPerReply).
+void send_reply(int sock, const DialReply& rep, const int* fds, size_t n) {
     iovec iov{const_cast<DialReply*>(&rep), sizeof rep};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    if (fd >= 0) {
+    alignas(cmsghdr) char control[kControlSize];
+    if (n > 0) {
         msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
         cmsghdr* c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+        c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+        std::memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
     }
     // The channel is blocking on this side: a full buffer just waits for the parent.
     sys::retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); });
+}
+void send_reply(int sock, const DialReply& rep, int fd) {
+    send_reply(sock, rep, &fd, fd >= 0 ? 1 : 0);
+}
+
+// Answers a Sockets request: fresh non-blocking TCP sockets of the asked family, made here so
+// that they belong to this network namespace.
+void send_sockets(int sock, const DialRequest& req) {
+    int fds[kMaxSocketsPerReply];
+    size_t n = 0;
+    int err = 0;
+    for (int i = 0; i < std::min<int>(req.count, kMaxSocketsPerReply); ++i) {
+        int fd = ::socket(req.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            err = errno;
+            break;
+        }
+        int syn = kSynRetries;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &syn, sizeof syn);
+        fds[n++] = fd;
+    }
+    send_reply(sock, {req.seq, n > 0 ? 0 : err}, fds, n);
+    for (size_t i = 0; i < n; ++i)
+        ::close(fds[i]);
 }
 
 struct Connecting {
@@ -268,9 +306,14 @@ void serve_dial_requests(int sock) {
                 if (errno == EAGAIN) continue;
                 return;
             }
-            if (got != static_cast<ssize_t>(sizeof req) ||
-                (req.family != AF_INET && req.family != AF_INET6) ||
-                (req.type != SOCK_STREAM && req.type != SOCK_DGRAM)) {
+            bool family_ok = req.family == AF_INET || req.family == AF_INET6;
+            if (got == static_cast<ssize_t>(sizeof req) && family_ok && req.op == DialOp::Sockets &&
+                req.count > 0) {
+                send_sockets(sock, req);
+                continue;
+            }
+            if (got != static_cast<ssize_t>(sizeof req) || !family_ok ||
+                req.op != DialOp::Connect || (req.type != SOCK_STREAM && req.type != SOCK_DGRAM)) {
                 send_reply(sock, {req.seq, EINVAL}, -1);
                 continue;
             }
@@ -288,29 +331,37 @@ void serve_dial_requests(int sock) {
     }
 }
 
-util::Result<std::pair<DialReply, util::Fd>> read_reply(int sock) {
+socklen_t target_address(const DialRequest& r, sockaddr_storage& ss) {
+    return to_sockaddr(r.family, r.addr, r.port, ss);
+}
+
+util::Result<std::pair<DialReply, std::vector<util::Fd>>> read_reply(int sock) {
     DialReply rep;
     iovec iov{&rep, sizeof rep};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    alignas(cmsghdr) char control[kControlSize];
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     ssize_t n =
         sys::retry_eintr([&] { return ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
     if (n < 0) return util::fail(util::sys_error("dial channel"));
     if (n == 0) return util::fail(util::sys_error(EPIPE, "the child closed the dial channel"));
-    util::Fd fd;
+    // Take ownership of every fd first, so that a malformed reply leaks none.
+    std::vector<util::Fd> fds;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int f;
-            std::memcpy(&f, CMSG_DATA(c), sizeof f);
-            fd.reset(f);
+            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < count; ++i) {
+                int f;
+                std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+                fds.emplace_back(f);
+            }
         }
-    if (n != static_cast<ssize_t>(sizeof rep))
+    if (n != static_cast<ssize_t>(sizeof rep) || (msg.msg_flags & MSG_CTRUNC))
         return util::fail(util::plain_error("malformed reply on the dial channel"));
-    return std::pair{rep, std::move(fd)};
+    return std::pair{rep, std::move(fds)};
 }
 
 } // namespace rk::port::builtin

@@ -2,9 +2,11 @@
 //
 // Theory of Operation
 //   add(): validate, bind+listen with upstream's family rules, start accepting.
-//   accept: a Flow is created for the client and a DialRequest (seq, target) goes to the child;
-//   the child's reply carries the connected socket, which completes the Flow (or, on error,
-//   closes the client: it sees an accepted, then closed, connection - as with upstream).
+//   accept: a Flow is created for the client and gets a socket connected to the target inside
+//   the namespace: a namespace socket (made by the child ahead of time, see dial.hpp) that we
+//   connect here, or - for a client whose address the server must see, and for UDP - one the
+//   child connects on request. The socket completes the Flow; on error the client is closed
+//   (it sees an accepted, then closed, connection - as with upstream).
 //   Flow: two halves, client->backend and backend->client, each moving bytes with splice(2)
 //   through a pipe of its own; a half that reads EOF drains its pipe and shuts down the write
 //   side of its destination (half-close); when both halves are done, or either fails, the flow
@@ -224,12 +226,9 @@ class Flow : public std::enable_shared_from_this<Flow> {
         }
     }
 
+    // `backend` is non-blocking (the driver makes sure: splice(2) on a blocking socket would
+    // stall the whole event loop).
     util::Status start(Fd backend) {
-        // splice(2) on a blocking socket would stall the whole event loop; the child's dialer
-        // hands out non-blocking sockets, this only guards the contract.
-        int fl = ::fcntl(backend.get(), F_GETFL);
-        if (fl < 0 || (!(fl & O_NONBLOCK) && ::fcntl(backend.get(), F_SETFL, fl | O_NONBLOCK) != 0))
-            return fail(util::sys_error("fcntl O_NONBLOCK"));
         backend_.assign(backend.release());
         for (Half* h : {&up_, &down_})
             h->pipe = RK_TRY(pool_->get());
@@ -426,6 +425,8 @@ class Port {
 
 class BuiltinDriver final : public port::Driver {
   public:
+    using Done = std::function<void(util::Result<Fd>)>;
+
     BuiltinDriver(asio::io_context& io, Fd dial, SourceIp source_ip)
         : io_(io), dial_(io, dial.release()), gateway_(host_gateway_ip()), source_ip_(source_ip) {
         read_replies();
@@ -452,6 +453,7 @@ class BuiltinDriver final : public port::Driver {
         int id = next_id_++;
         auto p = std::make_unique<Port>(*this, io_, id, spec, std::move(fd));
         p->start();
+        if (spec.proto.rfind("tcp", 0) == 0) warm_up(dial_target(spec, gateway_));
         ports_.emplace(id, std::move(p));
         return PortStatus{id, spec};
     }
@@ -471,20 +473,138 @@ class BuiltinDriver final : public port::Driver {
         return out;
     }
 
-    // Asks the child for a connection to the spec's target (from `client`'s address when
-    // source IPs are preserved and it is a TCP client); `done` gets the socket or an error.
-    void dial(const PortSpec& spec, int type, const sockaddr_storage* client,
-              std::function<void(util::Result<Fd>)> done) {
+    // A connected socket to the spec's target inside the namespace for a client at `client`;
+    // `done` gets it or an error. A TCP client whose address is preserved (and every UDP
+    // client) is dialed by the child; any other TCP client gets a namespace socket connected
+    // here.
+    void dial(const PortSpec& spec, int type, const sockaddr_storage* client, Done done) {
         auto req = make_request(next_seq_++, type, dial_target(spec, gateway_), spec.child_port);
         if (!req) return done(fail(req.error()));
-        if (client && type == SOCK_STREAM && source_ip_ == SourceIp::Preserve)
-            set_source(*req, *client);
-        pending_.emplace(req->seq, std::move(done));
-        outbox_.push_back(*req);
+        bool from_client = client && type == SOCK_STREAM && source_ip_ == SourceIp::Preserve &&
+                           set_source(*req, *client);
+        if (type == SOCK_STREAM && !from_client) return connect_here(*req, std::move(done));
+        ask(*req, [done = std::move(done)](util::Result<std::vector<Fd>> fds) {
+            if (!fds) return done(fail(fds.error()));
+            if (fds->size() != 1) return done(fail(util::sys_error(EPROTO, "dial")));
+            if (auto st = make_nonblocking((*fds)[0].get()); !st) return done(fail(st.error()));
+            done(std::move((*fds)[0]));
+        });
+    }
+
+    // Keeps namespace sockets of the family `target` needs ready before the first client.
+    void warm_up(const std::string& target) { refill(is_v4(target) ? AF_INET : AF_INET6); }
+
+  private:
+    using Reply = std::function<void(util::Result<std::vector<Fd>>)>;
+
+    // Namespace sockets (see dial.hpp): unconnected TCP sockets the child made inside the
+    // namespace, kept per family. A connect() on one is routed by the namespace it belongs to,
+    // so the parent connects it itself - no round trip to the child per flow. The pool asks
+    // for kPoolBatch more whenever fewer than kPoolLow are left; clients arriving while it is
+    // empty wait for the child's answer.
+    struct SocketPool {
+        std::vector<Fd> spare;
+        std::deque<Done> waiting;
+        bool asking = false;
+    };
+    static constexpr size_t kPoolLow = 16;
+    static constexpr size_t kPoolBatch = 32;
+
+    SocketPool& pool(int family) { return pools_[family == AF_INET6 ? 1 : 0]; }
+
+    static util::Status make_nonblocking(int fd) {
+        int fl = ::fcntl(fd, F_GETFL);
+        if (fl < 0 || (!(fl & O_NONBLOCK) && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
+            return fail(util::sys_error("fcntl O_NONBLOCK"));
+        return {};
+    }
+
+    void take_socket(int family, Done done) {
+        SocketPool& p = pool(family);
+        if (!p.spare.empty()) {
+            Fd fd = std::move(p.spare.back());
+            p.spare.pop_back();
+            refill(family);
+            return done(std::move(fd));
+        }
+        p.waiting.push_back(std::move(done));
+        refill(family);
+    }
+
+    void refill(int family) {
+        SocketPool& p = pool(family);
+        if (p.asking || p.spare.size() >= kPoolLow) return;
+        p.asking = true;
+        int want = static_cast<int>(std::min<size_t>(kPoolBatch + p.waiting.size(),
+                                                     static_cast<size_t>(kMaxSocketsPerReply)));
+        ask(make_sockets_request(next_seq_++, family, want),
+            [this, family](util::Result<std::vector<Fd>> fds) {
+                SocketPool& pl = pool(family);
+                pl.asking = false;
+                size_t usable = 0;
+                if (fds) {
+                    for (Fd& fd : *fds) {
+                        // The child makes them non-blocking; this guards the event loop. What
+                        // else a socket is, connect() checks.
+                        if (!make_nonblocking(fd.get())) continue;
+                        ++usable;
+                        if (pl.waiting.empty()) {
+                            pl.spare.push_back(std::move(fd));
+                            continue;
+                        }
+                        Done w = std::move(pl.waiting.front());
+                        pl.waiting.pop_front();
+                        w(std::move(fd));
+                    }
+                }
+                if (usable == 0) {
+                    util::Error e =
+                        fds ? util::sys_error(EPROTO, "namespace sockets") : fds.error();
+                    util::log::debug("builtin port driver: {}", e.message());
+                    // Every waiting client is closed; the next one asks again.
+                    auto waiting = std::move(pl.waiting);
+                    pl.waiting.clear();
+                    for (Done& w : waiting)
+                        w(fail(e));
+                    return;
+                }
+                refill(family);
+            });
+    }
+
+    // Connects a namespace socket to `req`'s target.
+    void connect_here(const DialRequest& req, Done done) {
+        take_socket(req.family, [this, req, done = std::move(done)](util::Result<Fd> sock) {
+            if (!sock) return done(fail(sock.error()));
+            sockaddr_storage ss{};
+            socklen_t len = target_address(req, ss);
+            auto* sa = reinterpret_cast<sockaddr*>(&ss);
+            int fd = sock->get();
+            if (::connect(fd, sa, len) == 0) return done(std::move(*sock));
+            if (errno != EINPROGRESS) return done(fail(util::sys_error("connect")));
+            // On loopback the handshake has usually completed inside connect(): asking again
+            // says so (0), names the failure, or answers EALREADY while the SYN is still out.
+            if (::connect(fd, sa, len) == 0 || errno == EISCONN) return done(std::move(*sock));
+            if (errno != EALREADY && errno != EINPROGRESS)
+                return done(fail(util::sys_error("connect")));
+            auto pending = std::make_shared<Desc>(io_, sock->release());
+            pending->async_wait(Desc::wait_write, [pending, done](boost::system::error_code ec) {
+                int err = ec ? ECANCELED : 0;
+                socklen_t elen = sizeof err;
+                if (!ec) ::getsockopt(pending->native_handle(), SOL_SOCKET, SO_ERROR, &err, &elen);
+                Fd connected(pending->release());
+                if (err != 0) return done(fail(util::sys_error(err, "connect")));
+                done(std::move(connected));
+            });
+        });
+    }
+
+    void ask(const DialRequest& req, Reply reply) {
+        pending_.emplace(req.seq, std::move(reply));
+        outbox_.push_back(req);
         flush();
     }
 
-  private:
     void flush() {
         while (!outbox_.empty()) {
             ssize_t n = ::send(dial_.native_handle(), &outbox_.front(), sizeof(DialRequest),
@@ -524,15 +644,15 @@ class BuiltinDriver final : public port::Driver {
                     util::log::debug("builtin port driver: {}", r.error().message());
                     return; // the child is gone; its exit ends everything soon
                 }
-                auto& [rep, fd] = *r;
+                auto& [rep, fds] = *r;
                 auto it = pending_.find(rep.seq);
                 if (it == pending_.end()) continue;
                 auto cb = std::move(it->second);
                 pending_.erase(it);
-                if (rep.err != 0 || !fd)
+                if (rep.err != 0 || fds.empty())
                     cb(fail(util::sys_error(rep.err ? rep.err : EPROTO, "dial")));
                 else
-                    cb(std::move(fd));
+                    cb(std::move(fds));
             }
             read_replies();
         });
@@ -545,8 +665,9 @@ class BuiltinDriver final : public port::Driver {
     std::map<int, std::unique_ptr<Port>> ports_;
     int next_id_ = 1;
     uint32_t next_seq_ = 1;
-    std::unordered_map<uint32_t, std::function<void(util::Result<Fd>)>> pending_;
+    std::unordered_map<uint32_t, Reply> pending_;
     std::deque<DialRequest> outbox_;
+    SocketPool pools_[2]; // AF_INET, AF_INET6
     bool flushing_ = false;
     std::shared_ptr<PipePool> pipes_ = std::make_shared<PipePool>();
 

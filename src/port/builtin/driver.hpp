@@ -1,6 +1,6 @@
-// Purpose: the builtin port driver, parent half: listeners on the host, one connection dialed
-// inside the namespace per client (by the child, see dial.hpp), bytes moved with splice(2) in
-// the parent's one event loop.
+// Purpose: the builtin port driver, parent half: listeners on the host, one connection inside
+// the namespace per client (on a socket the child made there, see dial.hpp), bytes moved with
+// splice(2) in the parent's one event loop.
 #pragma once
 
 #include "port/driver.hpp"
