@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
@@ -409,7 +410,10 @@ class Port {
 
   private:
     static constexpr auto kUdpIdle = std::chrono::seconds(90);
+    // Clients accepted per turn of the event loop (each also gets its connect inside).
+    static constexpr int kAcceptBatch = 32;
     void accept();
+    void accept_some();
     void receive();
     void sweep();
 
@@ -421,6 +425,7 @@ class Port {
     bool udp_;
     std::vector<std::weak_ptr<Flow>> flows_;
     std::map<std::string, std::shared_ptr<UdpFlow>> udp_flows_; // key: client sockaddr bytes
+    std::shared_ptr<char> alive_ = std::make_shared<char>();    // for posted work
 };
 
 class BuiltinDriver final : public port::Driver {
@@ -676,31 +681,40 @@ class BuiltinDriver final : public port::Driver {
 
 void Port::accept() {
     listener_.async_wait(Desc::wait_read, [this](boost::system::error_code ec) {
-        if (ec) return;
-        for (;;) {
-            sockaddr_storage peer{};
-            socklen_t peer_len = sizeof peer;
-            Fd client(::accept4(listener_.native_handle(), reinterpret_cast<sockaddr*>(&peer),
-                                &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK));
-            if (!client) {
-                if (errno == EINTR || errno == ECONNABORTED) continue;
-                if (errno != EAGAIN)
-                    util::log::warn("accept on port {}: {}", id_, std::strerror(errno));
-                break;
-            }
-            std::erase_if(flows_, [](auto& w) { return w.expired(); });
-            auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
-            flows_.push_back(flow);
-            driver_.dial(spec_, SOCK_STREAM, &peer, [flow](util::Result<Fd> backend) {
-                if (flow->closed()) return;
-                if (!backend) {
-                    util::log::debug("builtin: {}", backend.error().message());
-                    return flow->close(); // the client sees accept + close, as upstream
-                }
-                if (auto st = flow->start(std::move(*backend)); !st) flow->close();
-            });
+        if (!ec) accept_some();
+    });
+}
+
+// Accepts up to kAcceptBatch clients, then lets the rest of the ready work run before going
+// on: every accept also connects inside the namespace, and a burst of clients must not stall
+// the live flows.
+void Port::accept_some() {
+    if (!listener_.is_open()) return;
+    std::erase_if(flows_, [](auto& w) { return w.expired(); });
+    for (int i = 0; i < kAcceptBatch; ++i) {
+        sockaddr_storage peer{};
+        socklen_t peer_len = sizeof peer;
+        Fd client(::accept4(listener_.native_handle(), reinterpret_cast<sockaddr*>(&peer),
+                            &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        if (!client) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno != EAGAIN)
+                util::log::warn("accept on port {}: {}", id_, std::strerror(errno));
+            return accept(); // drained: wait for the next client
         }
-        accept();
+        auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
+        flows_.push_back(flow);
+        driver_.dial(spec_, SOCK_STREAM, &peer, [flow](util::Result<Fd> backend) {
+            if (flow->closed()) return;
+            if (!backend) {
+                util::log::debug("builtin: {}", backend.error().message());
+                return flow->close(); // the client sees accept + close, as upstream
+            }
+            if (auto st = flow->start(std::move(*backend)); !st) flow->close();
+        });
+    }
+    asio::post(driver_.io_, [this, alive = std::weak_ptr<char>(alive_)] {
+        if (!alive.expired()) accept_some();
     });
 }
 
