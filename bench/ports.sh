@@ -6,7 +6,8 @@
 # parent's peak RSS (VmHWM). Prints `metric=value unit` lines and the ratios against the issue's
 # targets. Ours and Go alternate for ROUNDS rounds (default 3) and the ratios are of the
 # medians. Each round also measures bench/splice-proxy.c, the simplest splice forwarder, as the
-# throughput ceiling. Timing is informational: nothing here is a pass/fail test.
+# throughput ceiling. iperf3 runs leave the first second (TCP slow start) out of the result
+# (-O 1). Timing is informational: nothing here is a pass/fail test.
 #
 #   sudo bench/ports.sh        # after tests/integration/setup.sh; DUR=10 ROUNDS=3 by default
 set -euo pipefail
@@ -81,7 +82,7 @@ run_round() {
     sleep 0.5
     local parent gbps rss line
     parent=$(pgrep -o -f "^$rk --state-dir=$sd")
-    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | iperf3_gbps)
+    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -O 1 -J | iperf3_gbps)
     echo "port_${name}_iperf3=$gbps Gbps"
     line=$gbps
     for mode in keepalive close; do
@@ -109,7 +110,7 @@ run_reference() {
     proxy=$!
     started+=("$server" "$proxy")
     sleep 0.5
-    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J | iperf3_gbps)
+    gbps=$(iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -O 1 -J | iperf3_gbps)
     echo "port_splice_proxy_iperf3=$gbps Gbps"
     echo "$gbps" >>"$work/ref.results"
     pkill -u "$BENCH_USER" -f "^$work/splice-proxy" || true
@@ -169,7 +170,7 @@ embedded_port() {
     started+=($!)
     for _ in $(seq 100); do [ -e "$sd/api.sock" ] && break; sleep 0.1; done
     sleep 0.5
-    iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -J 2>/dev/null |
+    iperf3 -c 127.0.0.1 -p "$base" -t "$DUR" -O 1 -J 2>/dev/null |
         iperf3_gbps
     kill "$(pgrep -o -f "^$RK --state-dir=$sd")" 2>/dev/null || true
     sleep 0.5
