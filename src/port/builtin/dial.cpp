@@ -306,15 +306,17 @@ void serve_dial_requests(int sock) {
                 if (errno == EAGAIN) continue;
                 return;
             }
-            bool family_ok = req.family == AF_INET || req.family == AF_INET6;
-            if (got == static_cast<ssize_t>(sizeof req) && family_ok && req.op == DialOp::Sockets &&
-                req.count > 0) {
-                send_sockets(sock, req);
+            bool well_formed = got == static_cast<ssize_t>(sizeof req) &&
+                               (req.family == AF_INET || req.family == AF_INET6);
+            bool sockets = req.op == DialOp::Sockets && req.count > 0;
+            bool connect =
+                req.op == DialOp::Connect && (req.type == SOCK_STREAM || req.type == SOCK_DGRAM);
+            if (!well_formed || (!sockets && !connect)) {
+                send_reply(sock, {req.seq, EINVAL}, -1);
                 continue;
             }
-            if (got != static_cast<ssize_t>(sizeof req) || !family_ok ||
-                req.op != DialOp::Connect || (req.type != SOCK_STREAM && req.type != SOCK_DGRAM)) {
-                send_reply(sock, {req.seq, EINVAL}, -1);
+            if (sockets) {
+                send_sockets(sock, req);
                 continue;
             }
             // The client's address is usable only for TCP and the target's family.
