@@ -232,6 +232,10 @@ util::Result<int> Parent::start_and_wait() {
     }
     child_ = pid;
     log::phase("cloned");
+    // A forwarded connection costs the parent two fds (and a pipe while data moves): with the
+    // usual soft limit of 1024 a busy port would run out at a few hundred clients. Raised only
+    // now, after the clone, so the command in the namespace keeps the user's own limits.
+    log::debug("open files limit {}", sys::raise_nofile_limit());
     util::Defer kill_child([&] { sys::kill_and_reap(child_); });
     p2c_r.reset();
     c2p_w.reset();

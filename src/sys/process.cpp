@@ -94,4 +94,12 @@ void kill_and_reap(pid_t pid) {
     retry_eintr([&] { return ::waitpid(pid, &st, 0); });
 }
 
+rlim_t raise_nofile_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+    if (lim.rlim_cur >= lim.rlim_max) return lim.rlim_cur;
+    rlimit raised{lim.rlim_max, lim.rlim_max};
+    return ::setrlimit(RLIMIT_NOFILE, &raised) == 0 ? raised.rlim_cur : lim.rlim_cur;
+}
+
 } // namespace rk::sys

@@ -6,6 +6,7 @@
 #include "util/fd.hpp"
 
 #include <string>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <vector>
 
@@ -36,5 +37,9 @@ std::string signal_description(int sig);
 
 // Kills (SIGKILL) and reaps a child; for error paths.
 void kill_and_reap(pid_t pid);
+
+// Raises this process's soft RLIMIT_NOFILE to its hard limit (what Go programs do at start-up)
+// and returns the new soft limit, or the old one if the kernel refused. Only ever raises.
+rlim_t raise_nofile_limit();
 
 } // namespace rk::sys
