@@ -7,7 +7,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
+#include <vector>
 
 namespace rk::port::builtin {
 namespace {
@@ -161,6 +164,57 @@ TEST(DialChannel, ConnectAnswersWithAConnectedSocketOrTheErrno) {
     auto [inval, nothing] = d.ask(bad);
     EXPECT_EQ(inval.err, EINVAL);
     EXPECT_TRUE(nothing.empty());
+}
+
+// Sends a reply carrying `count` copies of `fd`, as the child would.
+void send_reply_with(int sock, uint32_t seq, int fd, int count) {
+    DialReply rep{seq, 0};
+    iovec iov{&rep, sizeof rep};
+    std::vector<char> control(CMSG_SPACE(sizeof(int) * static_cast<size_t>(count)));
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i)
+        std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
+    ASSERT_EQ(::sendmsg(sock, &msg, 0), static_cast<ssize_t>(sizeof rep));
+}
+
+// At the open-files limit the kernel delivers what fits and truncates the rest: the reply must
+// still answer its request (its clients wait for it), with the fds that arrived or EMFILE.
+TEST(DialChannel, OutOfFdsAReplyKeepsWhatArrivedOrSaysEmfile) {
+    int sp[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+    util::Fd ours(sp[0]), child(sp[1]);
+    util::Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    send_reply_with(child.get(), 1, devnull.get(), 10);
+    send_reply_with(child.get(), 2, devnull.get(), 10);
+
+    rlimit old{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+    rlimit low{128, old.rlim_max};
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<util::Fd> filler; // every free fd below the limit, but three
+    for (int f; (f = ::fcntl(devnull.get(), F_DUPFD_CLOEXEC, 0)) >= 0;)
+        filler.emplace_back(f);
+    filler.resize(filler.size() - 3);
+    auto some = read_reply(ours.get());
+    auto none = read_reply(ours.get());
+    ::setrlimit(RLIMIT_NOFILE, &old);
+
+    ASSERT_TRUE(some) << some.error().message();
+    EXPECT_EQ(some->first.seq, 1u);
+    EXPECT_EQ(some->first.err, 0);
+    EXPECT_EQ(some->second.size(), 3u);
+    ASSERT_TRUE(none) << none.error().message();
+    EXPECT_EQ(none->first.seq, 2u);
+    EXPECT_EQ(none->first.err, EMFILE);
+    EXPECT_TRUE(none->second.empty());
 }
 
 } // namespace

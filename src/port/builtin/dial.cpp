@@ -361,8 +361,13 @@ util::Result<std::pair<DialReply, std::vector<util::Fd>>> read_reply(int sock) {
                 fds.emplace_back(f);
             }
         }
-    if (n != static_cast<ssize_t>(sizeof rep) || (msg.msg_flags & MSG_CTRUNC))
+    if (n != static_cast<ssize_t>(sizeof rep))
         return util::fail(util::plain_error("malformed reply on the dial channel"));
+    // MSG_CTRUNC: our control buffer fits kMaxSocketsPerReply fds, so we ran out of fds (the
+    // kernel installs what it can and closes the rest). The reply still answers its request:
+    // with the fds that arrived, or, if none did, with EMFILE - a request must never go
+    // unanswered, its client waits for it.
+    if ((msg.msg_flags & MSG_CTRUNC) && fds.empty() && rep.err == 0) rep.err = EMFILE;
     return std::pair{rep, std::move(fds)};
 }
 
