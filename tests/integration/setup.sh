@@ -36,5 +36,6 @@ if [ "$(cat /proc/sys/user/max_user_namespaces)" = 0 ]; then
 fi
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake --install "$build" --prefix "$prefix" --component tests >/dev/null
 chmod -R a+rX "$prefix"
 echo "installed $prefix/bin/rootlesskit; test users rk-test rk-nosub rk-overlap ready"

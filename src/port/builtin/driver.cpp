@@ -8,10 +8,11 @@
 //   child connects on request. The socket completes the Flow; on error the client is closed
 //   (it sees an accepted, then closed, connection - as with upstream).
 //   Flow: two halves, client->backend and backend->client, each moving bytes with splice(2)
-//   through a pipe of its own; a half that reads EOF drains its pipe and shuts down the write
-//   side of its destination (half-close); when both halves are done, or either fails, the flow
-//   closes both sockets. Errors touch only that flow. remove() closes the listener and every
-//   live flow of that port.
+//   through a pipe it holds while it has bytes to move (an idle half hands a default-size pipe
+//   back to the driver's pool, so an idle flow costs two fds); a half that reads EOF drains its
+//   pipe and shuts down the write side of its destination (half-close); when both halves are done,
+//   or either fails, the flow closes both sockets. Errors touch only that flow. remove() closes the
+//   listener and every live flow of that port.
 #include "port/builtin/driver.hpp"
 
 #include "port/builtin/dial.hpp"
@@ -164,8 +165,8 @@ struct Half {
     bool done = false;
 };
 
-// Drained default-size pipes of closed flows, reused: a new connection then costs no pipe2
-// call; and the budget of big pipes.
+// Drained default-size pipes of closed flows and idle directions, reused: a new connection or
+// a burst of data on an idle one then costs no pipe2 call; and the budget of big pipes.
 class PipePool {
   public:
     util::Result<Pipe> get() {
@@ -206,9 +207,12 @@ class PipePool {
         if (p.capacity >= kBigPipe) big_bytes_ -= p.capacity;
         p = {};
     }
+    // Closes the spare pipes: for when fds run short.
+    void trim() { free_.clear(); }
 
   private:
-    static constexpr size_t kMaxFree = 64;
+    // Only halves that are moving data hold a pipe, so a few spares absorb the churn.
+    static constexpr size_t kMaxFree = 16;
     static constexpr size_t kDefaultPipe = 64 * 1024;
     std::vector<Pipe> free_;
     size_t big_bytes_ = 0;
@@ -231,8 +235,6 @@ class Flow : public std::enable_shared_from_this<Flow> {
     // stall the whole event loop).
     util::Status start(Fd backend) {
         backend_.assign(backend.release());
-        for (Half* h : {&up_, &down_})
-            h->pipe = RK_TRY(pool_->get());
         up_.from = &client_;
         up_.to = &backend_;
         down_.from = &backend_;
@@ -254,6 +256,13 @@ class Flow : public std::enable_shared_from_this<Flow> {
   private:
     void pump(Half& h) {
         if (closed_ || h.done) return;
+        if (!h.pipe.r) {
+            auto p = pool_->get();
+            if (!p && (p.error().err == EMFILE || p.error().err == ENFILE))
+                return copy_through_memory(h);
+            if (!p) return close();
+            h.pipe = std::move(*p);
+        }
         for (;;) {
             // Fill the pipe before writing: a reply and the FIN its sender closed with are then
             // seen together, and the reply leaves with our FIN in one segment (SPLICE_F_MORE
@@ -284,28 +293,54 @@ class Flow : public std::enable_shared_from_this<Flow> {
                 else if (m < 0 && errno != EAGAIN && errno != EINTR)
                     return close();
             }
-            if (h.eof && h.buffered == 0) {
-                ::shutdown(h.to->native_handle(), SHUT_WR);
-                h.done = true;
-                if (up_.done && down_.done) close();
-                return;
-            }
-            // The pipe was full and is empty again: read on. Otherwise wait (async_wait
-            // re-arms the descriptor, so readiness that arrived meanwhile is not lost).
+            if (h.eof && h.buffered == 0) return finish(h);
+            // The pipe was full and is empty again: read on. Otherwise wait for the side that
+            // holds us up.
             if (h.buffered == 0 && !drained) continue;
-            // Blocked: wait for the side that holds us up.
-            auto self = shared_from_this();
-            if (h.buffered > 0) {
-                h.to->async_wait(Desc::wait_write, [self, &h](boost::system::error_code ec) {
-                    if (!ec) self->pump(h);
-                });
-            } else {
-                h.from->async_wait(Desc::wait_read, [self, &h](boost::system::error_code ec) {
-                    if (!ec) self->pump(h);
-                });
-            }
-            return;
+            return wait(h, h.buffered > 0 ? Desc::wait_write : Desc::wait_read);
         }
+    }
+
+    // No fd is left for a pipe: move the bytes through memory instead - peek, send what the
+    // destination takes, then consume exactly that - so a flow never stalls for want of an
+    // fd, and nothing is held here between turns (the next turn tries for a pipe again).
+    void copy_through_memory(Half& h) {
+        char buf[16 * 1024];
+        int from = h.from->native_handle(), to = h.to->native_handle();
+        for (;;) {
+            ssize_t n = ::recv(from, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0) return finish(h);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return errno == EAGAIN ? wait(h, Desc::wait_read) : close();
+            ssize_t m = ::send(to, buf, static_cast<size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (m < 0 && errno == EINTR) continue;
+            if (m < 0) return errno == EAGAIN ? wait(h, Desc::wait_write) : close();
+            ::recv(from, buf, static_cast<size_t>(m), MSG_DONTWAIT); // what went out
+            if (m < n) return wait(h, Desc::wait_write);
+        }
+    }
+
+    // EOF read and everything passed on: half-close the destination.
+    void finish(Half& h) {
+        ::shutdown(h.to->native_handle(), SHUT_WR);
+        h.done = true;
+        pool_->put(std::exchange(h.pipe, {}));
+        if (up_.done && down_.done) close();
+    }
+
+    // Waits for `h`'s destination to take more (wait_write) or its source to give more
+    // (wait_read); async_wait re-arms the descriptor, so readiness that arrived meanwhile is
+    // not lost.
+    void wait(Half& h, Desc::wait_type w) {
+        auto self = shared_from_this();
+        auto resume = [self, &h](boost::system::error_code ec) {
+            if (!ec) self->pump(h);
+        };
+        if (w == Desc::wait_write) return h.to->async_wait(w, resume);
+        // An idle direction gives its pipe back (a big one stays: its flow moves bulk data
+        // and will soon again): a thousand idle clients then cost two fds each.
+        if (h.pipe.capacity < kBigPipe) pool_->put(std::exchange(h.pipe, {}));
+        h.from->async_wait(w, resume);
     }
 
     Desc client_;
@@ -388,7 +423,7 @@ class Port {
   public:
     Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, Fd listener)
         : driver_(d), id_(id), spec_(std::move(spec)), listener_(io, listener.release()),
-          sweep_(io), udp_(spec_.proto.rfind("udp", 0) == 0) {}
+          sweep_(io), pause_(io), udp_(spec_.proto.rfind("udp", 0) == 0) {}
     void start() {
         if (!udp_) return accept();
         receive();
@@ -398,6 +433,7 @@ class Port {
         boost::system::error_code ec;
         listener_.close(ec);
         sweep_.cancel();
+        pause_.cancel();
         for (auto& w : flows_)
             if (auto f = w.lock()) f->close();
         flows_.clear();
@@ -414,6 +450,7 @@ class Port {
     static constexpr int kAcceptBatch = 32;
     void accept();
     void accept_some();
+    void pause_accepting(int err);
     void receive();
     void sweep();
 
@@ -422,6 +459,14 @@ class Port {
     PortSpec spec_;
     Desc listener_;
     asio::steady_timer sweep_;
+    // Out of fds (or kernel memory), or with too many clients waiting for their socket inside,
+    // accepting pauses - clients wait in the listen backlog - for a delay that doubles from
+    // kFirstPause up to kMaxPause while the shortage lasts.
+    static constexpr auto kFirstPause = std::chrono::milliseconds(10);
+    static constexpr auto kMaxPause = std::chrono::milliseconds(1000);
+    asio::steady_timer pause_;
+    std::chrono::milliseconds pause_for_{0}; // 0: not paused
+    std::chrono::steady_clock::time_point last_warned_{};
     bool udp_;
     std::vector<std::weak_ptr<Flow>> flows_;
     std::map<std::string, std::shared_ptr<UdpFlow>> udp_flows_; // key: client sockaddr bytes
@@ -482,7 +527,12 @@ class BuiltinDriver final : public port::Driver {
     // `done` gets it or an error. A TCP client whose address is preserved (and every UDP
     // client) is dialed by the child; any other TCP client gets a namespace socket connected
     // here.
-    void dial(const PortSpec& spec, int type, const sockaddr_storage* client, Done done) {
+    void dial(const PortSpec& spec, int type, const sockaddr_storage* client, Done on_done) {
+        ++dialing_;
+        Done done = [this, on_done = std::move(on_done)](util::Result<Fd> backend) {
+            --dialing_;
+            on_done(std::move(backend));
+        };
         auto req = make_request(next_seq_++, type, dial_target(spec, gateway_), spec.child_port);
         if (!req) return done(fail(req.error()));
         bool from_client = client && type == SOCK_STREAM && source_ip_ == SourceIp::Preserve &&
@@ -514,6 +564,7 @@ class BuiltinDriver final : public port::Driver {
     };
     static constexpr size_t kPoolLow = 16;
     static constexpr size_t kPoolBatch = 32;
+    static constexpr auto kPoolRetry = std::chrono::milliseconds(50);
 
     SocketPool& pool(int family) { return pools_[family == AF_INET6 ? 1 : 0]; }
 
@@ -566,6 +617,19 @@ class BuiltinDriver final : public port::Driver {
                     util::Error e =
                         fds ? util::sys_error(EPROTO, "namespace sockets") : fds.error();
                     util::log::debug("builtin port driver: {}", e.message());
+                    if (e.err == EMFILE || e.err == ENFILE || e.err == ENOBUFS || e.err == ENOMEM) {
+                        // Out of fds here or in the child: closing flows free some. The
+                        // waiting clients wait on, as in the listen backlog; ask again soon.
+                        pl.asking = true;
+                        auto t = std::make_shared<asio::steady_timer>(io_, kPoolRetry);
+                        t->async_wait([this, t, family, alive = std::weak_ptr<char>(alive_)](
+                                          boost::system::error_code ec) {
+                            if (ec || alive.expired()) return;
+                            pool(family).asking = false;
+                            refill(family);
+                        });
+                        return;
+                    }
                     // Every waiting client is closed; the next one asks again.
                     auto waiting = std::move(pl.waiting);
                     pl.waiting.clear();
@@ -647,6 +711,7 @@ class BuiltinDriver final : public port::Driver {
                 if (!r) {
                     if (r.error().err == EAGAIN) break;
                     util::log::debug("builtin port driver: {}", r.error().message());
+                    if (r.error().err == 0) continue; // one malformed reply: skip it
                     return; // the child is gone; its exit ends everything soon
                 }
                 auto& [rep, fds] = *r;
@@ -675,6 +740,11 @@ class BuiltinDriver final : public port::Driver {
     SocketPool pools_[2]; // AF_INET, AF_INET6
     bool flushing_ = false;
     std::shared_ptr<PipePool> pipes_ = std::make_shared<PipePool>();
+    std::shared_ptr<char> alive_ = std::make_shared<char>(); // for timers
+    // Dials not answered yet (clients waiting for their socket inside), and how many a port
+    // lets wait before it stops accepting for a moment.
+    size_t dialing_ = 0;
+    static constexpr size_t kMaxDialing = 64;
 
     friend class Port;
 };
@@ -692,15 +762,24 @@ void Port::accept_some() {
     if (!listener_.is_open()) return;
     std::erase_if(flows_, [](auto& w) { return w.expired(); });
     for (int i = 0; i < kAcceptBatch; ++i) {
+        // Clients waiting for their socket inside hold an fd each and more would not be
+        // served sooner: past kMaxDialing, new ones wait in the listen backlog.
+        if (driver_.dialing_ >= BuiltinDriver::kMaxDialing) return pause_accepting(0);
         sockaddr_storage peer{};
         socklen_t peer_len = sizeof peer;
         Fd client(::accept4(listener_.native_handle(), reinterpret_cast<sockaddr*>(&peer),
                             &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!client) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                return pause_accepting(errno);
             if (errno != EAGAIN)
                 util::log::warn("accept on port {}: {}", id_, std::strerror(errno));
             return accept(); // drained: wait for the next client
+        }
+        if (pause_for_.count() != 0) {
+            pause_for_ = {};
+            util::log::debug("port {}: accepting clients again", id_);
         }
         auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
         flows_.push_back(flow);
@@ -715,6 +794,29 @@ void Port::accept_some() {
     }
     asio::post(driver_.io_, [this, alive = std::weak_ptr<char>(alive_)] {
         if (!alive.expired()) accept_some();
+    });
+}
+
+// Out of fds (`err`), retrying at once would spin (the listener stays readable) and log
+// without end: warn, give back the spare pipes, try again later - flows closing meanwhile
+// free what the next accept needs. With `err` 0 the driver has kMaxDialing clients waiting
+// for their socket inside: just wait a little.
+void Port::pause_accepting(int err) {
+    // At the limit every close lets one client in and the next accept fails again: warn at
+    // most once a minute.
+    auto now = std::chrono::steady_clock::now();
+    if (err != 0 &&
+        (last_warned_ == decltype(now){} || now - last_warned_ >= std::chrono::minutes(1))) {
+        util::log::warn("port {}: cannot accept clients: {}; they wait until connections close "
+                        "(raise the open files limit: ulimit -n)",
+                        id_, std::strerror(err));
+        last_warned_ = now;
+    }
+    if (err != 0) driver_.pipes_->trim();
+    pause_for_ = pause_for_.count() == 0 ? kFirstPause : std::min(pause_for_ * 2, kMaxPause);
+    pause_.expires_after(pause_for_);
+    pause_.async_wait([this, alive = std::weak_ptr<char>(alive_)](boost::system::error_code ec) {
+        if (!ec && !alive.expired()) accept_some();
     });
 }
 
