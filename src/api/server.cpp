@@ -10,6 +10,7 @@
 
 #include <array>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <set>
@@ -51,7 +52,8 @@ class Session : public std::enable_shared_from_this<Session> {
 class ServerImpl final : public Server {
   public:
     ServerImpl(asio::io_context& io, std::string path, Backend backend, ServerLimits limits)
-        : acceptor_(io), path_(std::move(path)), backend_(std::move(backend)), limits_(limits) {}
+        : acceptor_(io), retry_(io), path_(std::move(path)), backend_(std::move(backend)),
+          limits_(limits) {}
 
     util::Status open() {
         ::unlink(path_.c_str());
@@ -73,6 +75,7 @@ class ServerImpl final : public Server {
         closed_ = true;
         beast::error_code ec;
         acceptor_.close(ec);
+        retry_.cancel();
         for (auto& s : sessions_)
             if (auto p = s.lock()) p->stop();
         sessions_.clear();
@@ -105,12 +108,20 @@ class ServerImpl final : public Server {
                     sessions_.push_back(s);
                     s->start();
                 }
+            } else if (ec != asio::error::operation_aborted) {
+                // Out of fds, say: retrying at once would spin. Sessions ending free some.
+                util::log::debug("api: accept: {}", ec.message());
+                retry_.expires_after(std::chrono::milliseconds(100));
+                return retry_.async_wait([this](beast::error_code wec) {
+                    if (!wec && !closed_) accept();
+                });
             }
             accept();
         });
     }
 
     Local::acceptor acceptor_;
+    asio::steady_timer retry_;
     std::string path_;
     Backend backend_;
     ServerLimits limits_;

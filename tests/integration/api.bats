@@ -150,3 +150,23 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     assert_success
     stop_ours
 }
+
+@test "api.sock out of fds: no spin, and it answers again once the clients leave" {
+    as_user sh -c 'ulimit -n 48 && exec "$@"' sh "$RK" --state-dir="$T/sd" --net=none \
+        sleep infinity >/dev/null 2>"$T/rk.err" &
+    wait_for_file "$T/sd/api.sock"
+    PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
+    sock="$T/sd/api.sock"
+    # more idle clients than the parent has fds left: the rest wait in the backlog
+    as_user bash -c "for i in \$(seq 60); do sleep 5 | timeout 4 nc -U $sock >/dev/null 2>&1 & done; wait" &
+    clients=$!
+    sleep 1.5
+    ticks=$(awk '{print $14 + $15}' "/proc/$PARENT/stat")
+    sleep 2
+    # a server retrying accept at once would burn the whole 2 s (200 ticks)
+    [ "$(( $(awk '{print $14 + $15}' "/proc/$PARENT/stat") - ticks ))" -lt 50 ]
+    wait "$clients" || true
+    run api -o /dev/null -w '%{http_code}' http://x/v1/info
+    assert_output 200
+    stop_ours
+}
