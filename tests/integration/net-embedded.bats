@@ -179,7 +179,8 @@ start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
     # next writes there fail with EPIPE (which must not be a SIGPIPE death)
     iperf3 -s -B 127.0.0.1 -p 19618 >/dev/null 2>&1 &
     local server=$!
-    sleep 0.3
+    # listening before the first client (a fixed sleep was once too short on a loaded CI box)
+    for _ in $(seq 50); do ss -Hltn 'sport = :19618' | grep -q . && break; sleep 0.1; done
     # (--pidns: a client left spinning by a dead network dies with the namespace)
     run rk --net=gvisor-tap-vsock --copy-up=/etc --pidns sh -c '
         for i in 1 2 3; do timeout 10 iperf3 -c 10.0.2.1 -p 19618 -t 1 >/dev/null || exit 1; done'
