@@ -805,11 +805,13 @@ void Port::pause_accepting(int err) {
     // At the limit every close lets one client in and the next accept fails again: warn at
     // most once a minute.
     auto now = std::chrono::steady_clock::now();
-    if (err != 0 &&
-        (last_warned_ == decltype(now){} || now - last_warned_ >= std::chrono::minutes(1))) {
-        util::log::warn("port {}: cannot accept clients: {}; they wait until connections close "
-                        "(raise the open files limit: ulimit -n)",
-                        id_, std::strerror(err));
+    bool quiet = last_warned_ != decltype(now){} && now - last_warned_ < std::chrono::minutes(1);
+    if (err != 0 && !quiet) {
+        const char* fix = err == EMFILE   ? " (raise the open files limit: ulimit -n)"
+                          : err == ENFILE ? " (the system's limit, fs.file-max, is reached)"
+                                          : "";
+        util::log::warn("port {}: cannot accept clients: {}; they wait until connections close{}",
+                        id_, std::strerror(err), fix);
         last_warned_ = now;
     }
     if (err != 0) driver_.pipes_->trim();
