@@ -73,6 +73,12 @@ namespace {
 constexpr size_t kBigPipe = 1024 * 1024;
 constexpr size_t kBigPipeBudget = 16 * 1024 * 1024;
 
+// Errors that say the process or the system is out of fds or kernel memory: they pass when
+// flows close, so the work waits and retries instead of failing a client.
+bool short_of_resources(int err) {
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
 bool is_v4(const std::string& ip) {
     in_addr a{};
     return ::inet_pton(AF_INET, ip.c_str(), &a) == 1;
@@ -617,7 +623,7 @@ class BuiltinDriver final : public port::Driver {
                     util::Error e =
                         fds ? util::sys_error(EPROTO, "namespace sockets") : fds.error();
                     util::log::debug("builtin port driver: {}", e.message());
-                    if (e.err == EMFILE || e.err == ENFILE || e.err == ENOBUFS || e.err == ENOMEM) {
+                    if (short_of_resources(e.err)) {
                         // Out of fds here or in the child: closing flows free some. The
                         // waiting clients wait on, as in the listen backlog; ask again soon.
                         pl.asking = true;
@@ -771,8 +777,7 @@ void Port::accept_some() {
                             &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!client) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                return pause_accepting(errno);
+            if (short_of_resources(errno)) return pause_accepting(errno);
             if (errno != EAGAIN)
                 util::log::warn("accept on port {}: {}", id_, std::strerror(errno));
             return accept(); // drained: wait for the next client
