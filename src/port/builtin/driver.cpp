@@ -452,8 +452,11 @@ class Port {
 
   private:
     static constexpr auto kUdpIdle = std::chrono::seconds(90);
-    // Clients accepted per turn of the event loop (each also gets its connect inside).
-    static constexpr int kAcceptBatch = 32;
+    // Clients accepted per turn of the event loop (each also gets its connect inside). Measured
+    // with 50 clients making a new connection per request (10 alternating rounds, 3 series):
+    // 8 and 16 give a p99 latency 10-15% below 32 at the same or a higher rate; 1 and 2 are
+    // no better than 32.
+    static constexpr int kAcceptBatch = 8;
     void accept();
     void accept_some();
     void pause_accepting(int err);
