@@ -1,13 +1,16 @@
 /* Purpose: the reference point for bench/ports.sh - the simplest TCP forwarder Linux allows:
  * two blocking threads per connection, each moving bytes with splice(2) through a 1 MiB pipe.
- * No event loop, no namespace, no dial round trip. Its throughput on the same machine in the
- * same run is the ceiling a splice-based port driver can reach.
+ * No event loop, no namespace, no dial round trip. Like our builtin driver, it gives its
+ * loopback sockets a congestion control that does not pace (cubic, else reno) instead of a
+ * host default such as bbr. Its throughput on the same machine in the same run is the ceiling
+ * a splice-based port driver can reach.
  *
  *   splice-proxy LISTEN_PORT TARGET_PORT      (both on 127.0.0.1; runs until killed) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -63,6 +66,13 @@ static void start(struct conn* c, int from, int to) {
     pthread_detach(t);
 }
 
+/* Both peers are on loopback: no pacing (see use_local_congestion_control in
+ * src/port/builtin/dial.cpp). */
+static void local_congestion_control(int fd) {
+    if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) != 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4);
+}
+
 static struct sockaddr_in loopback(const char* port) {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -86,6 +96,8 @@ int main(int argc, char** argv) {
         int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0) continue;
         int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        local_congestion_control(c);
+        local_congestion_control(s);
         if (connect(s, (struct sockaddr*)&ta, sizeof ta) != 0) {
             close(c);
             close(s);

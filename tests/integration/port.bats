@@ -264,6 +264,26 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     wait || true
 }
 
+@test "a flow's sockets on local links do not pace: cubic or reno even where the default is bbr" {
+    start_rk
+    local child
+    child=$(cat "$T/sd/child_pid")
+    # bbr as the namespace's default, set before the port (and its namespace sockets) exists
+    nsenter -t "$child" -n sh -c 'echo bbr >/proc/sys/net/ipv4/tcp_congestion_control' ||
+        skip "this kernel has no bbr"
+    ctl add-ports 127.0.0.1:18199:80/tcp
+    exec 5<>/dev/tcp/127.0.0.1/18199 # busybox httpd keeps it open while we send nothing
+    sleep 0.3
+    # inside, our socket to the server; on the host, the one we accepted from a loopback client
+    run nsenter -t "$child" -n ss -Htin 'dport = :80'
+    assert_output --regexp '(cubic|reno)'
+    refute_output --regexp '(^|[^a-z])bbr'
+    run ss -Htin 'sport = :18199'
+    assert_output --regexp '(cubic|reno)'
+    exec 5<&-
+    stop_rk
+}
+
 @test "UDP round trip through the builtin driver (v4 and v6)" {
     for spec in "127.0.0.1:18195:5353/udp 127.0.0.1 18195 -4" "[::1]:18196:[::1]:5353/udp6 ::1 18196 -6"; do
         set -- $spec

@@ -1,5 +1,5 @@
 // Purpose: the builtin port driver's dial requests: targets and the client source address
-// used for source-IP transparency.
+// used for source-IP transparency, loopback peers, and the namespace sockets the child makes.
 #include "port/builtin/dial.hpp"
 
 #include <arpa/inet.h>
@@ -74,6 +74,21 @@ TEST(DialRequest, SourceIsTheClientUnlessLoopback) {
     }
 }
 
+TEST(DialRequest, LoopbackPeers) {
+    for (const char* ip : {"127.0.0.1", "127.5.6.7", "::1", "::ffff:127.0.0.1"})
+        EXPECT_TRUE(is_loopback(peer(ip, 1))) << ip;
+    for (const char* ip : {"192.0.2.7", "::ffff:192.0.2.7", "2001:db8::7", "::", "0.0.0.0"})
+        EXPECT_FALSE(is_loopback(peer(ip, 1))) << ip;
+    EXPECT_FALSE(is_loopback(sockaddr_storage{}));
+}
+
+std::string congestion_control(int fd) {
+    char name[32] = {};
+    socklen_t len = sizeof name;
+    EXPECT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+    return name;
+}
+
 // The child's side of the channel on a thread, against real sockets in this test's own
 // network namespace; its destructor closes our end, which ends the thread.
 class Dialer {
@@ -124,6 +139,11 @@ TEST(DialChannel, SocketsComeInOneReplyNonBlockingWithFewSynRetries) {
             EXPECT_EQ(option(fd.get(), SOL_SOCKET, SO_DOMAIN), family);
             EXPECT_EQ(option(fd.get(), SOL_SOCKET, SO_PROTOCOL), IPPROTO_TCP);
             EXPECT_EQ(option(fd.get(), IPPROTO_TCP, TCP_SYNCNT), kSynRetries);
+            // their peer is local: no pacing congestion control (port.bats checks this where
+            // the namespace's default is bbr)
+            EXPECT_TRUE(congestion_control(fd.get()) == "cubic" ||
+                        congestion_control(fd.get()) == "reno")
+                << congestion_control(fd.get());
             EXPECT_TRUE(::fcntl(fd.get(), F_GETFL) & O_NONBLOCK);
             EXPECT_TRUE(::fcntl(fd.get(), F_GETFD) & FD_CLOEXEC);
         }

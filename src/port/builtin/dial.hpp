@@ -62,9 +62,16 @@ DialRequest make_sockets_request(uint32_t seq, int family, int count);
 // The target of `r` as a socket address; returns its length.
 socklen_t target_address(const DialRequest& r, sockaddr_storage& ss);
 
+// Whether `a` is a loopback address (127/8, ::1, or 127/8 mapped into IPv6).
+bool is_loopback(const sockaddr_storage& a);
+
 // Parent side: asks the child to connect from `client` (an accepted TCP peer) when it is a
 // non-loopback address; v4-mapped IPv6 addresses count as IPv4. Returns whether it did.
 bool set_source(DialRequest& r, const sockaddr_storage& client);
+
+// For a TCP socket whose peer is on this machine (see dial.cpp): a congestion control that
+// does not pace - cubic where allowed, else reno - instead of a pacing default such as bbr.
+void use_local_congestion_control(int fd);
 
 // Child side: serves requests on `sock` until the parent closes it. Blocking; run on a thread
 // of its own in the child (its connects happen inside the child's network namespace).

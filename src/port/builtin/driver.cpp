@@ -789,6 +789,7 @@ void Port::accept_some() {
             pause_for_ = {};
             util::log::debug("port {}: accepting clients again", id_);
         }
+        if (is_loopback(peer)) use_local_congestion_control(client.get());
         auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
         flows_.push_back(flow);
         driver_.dial(spec_, SOCK_STREAM, &peer, [flow](util::Result<Fd> backend) {
