@@ -177,14 +177,21 @@ start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
     command -v iperf3 >/dev/null || skip "iperf3 is not installed"
     # iperf3's server closes its data connection while the client still sends: libslirp's
     # next writes there fail with EPIPE (which must not be a SIGPIPE death)
-    iperf3 -s -B 127.0.0.1 -p 19618 >/dev/null 2>&1 &
-    local server=$!
-    # listening before the first client (a fixed sleep was once too short on a loaded CI box)
-    for _ in $(seq 50); do ss -Hltn 'sport = :19618' | grep -q . && break; sleep 0.1; done
+    # One server per client: an iperf3 server closes its listener after each test and opens a
+    # new one, so a client right behind the previous one can be refused (it was, twice, on a
+    # loaded CI box). All three listen before the first client.
+    local servers=() port
+    for port in 19618 19619 19620; do
+        iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+        servers+=($!)
+    done
+    for port in 19618 19619 19620; do
+        for _ in $(seq 50); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
+    done
     # (--pidns: a client left spinning by a dead network dies with the namespace)
     run rk --net=gvisor-tap-vsock --copy-up=/etc --pidns sh -c '
-        for i in 1 2 3; do timeout 10 iperf3 -c 10.0.2.1 -p 19618 -t 1 >/dev/null || exit 1; done'
-    kill "$server"
+        for p in 19618 19619 19620; do timeout 10 iperf3 -c 10.0.2.1 -p $p -t 1 >/dev/null || exit 1; done'
+    kill "${servers[@]}" 2>/dev/null || true
     wait || true
     assert_success
     refute_output --partial 'exited unexpectedly'
