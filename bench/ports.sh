@@ -126,11 +126,14 @@ col_median() { awk -v c="$2" '{print $c}' "$work/$1.results" | median; }
 
 # Ours and Go alternate, ROUNDS times: each ratio is of the medians, so one noisy round on this
 # shared 2-core box does not decide it.
+# --pidns: the background iperf3 dies with the namespace (no leftovers)
+run_ours() { run_round ours "$RK" --net=none --pidns; }
+run_go() { run_round go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback --pidns; }
+# Ours used to go first in every round, and its round-1 throughput was its lowest in three runs
+# out of three: ours and Go take turns going first, so neither always carries a cold start.
 for round in $(seq "${ROUNDS:-3}"); do
     echo "-- round $round"
-    # --pidns: the background iperf3 dies with the namespace (no leftovers)
-    run_round ours "$RK" --net=none --pidns
-    run_round go "$GO_RK" --net=slirp4netns --copy-up=/etc --disable-host-loopback --pidns
+    if [ $((round % 2)) = 1 ]; then run_ours; run_go; else run_go; run_ours; fi
     if $have_ref; then run_reference; fi
 done
 # name -> the medians of its five columns (iperf3 keepalive close close_p99 rss); reported on
