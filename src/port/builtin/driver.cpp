@@ -453,9 +453,9 @@ class Port {
   private:
     static constexpr auto kUdpIdle = std::chrono::seconds(90);
     // Clients accepted per turn of the event loop (each also gets its connect inside). Measured
-    // with 50 clients making a new connection per request (10 alternating rounds, 3 series):
-    // 8 and 16 give a p99 latency 10-15% below 32 at the same or a higher rate; 1 and 2 are
-    // no better than 32.
+    // with 50 clients making a new connection per request (6 series of 8-10 alternating 5 s
+    // runs): 8 gave a p99 latency 3-17% (median 12%) below 32 at the same or a higher rate; 16
+    // about the same as 8; 1 and 2 no better than 32.
     static constexpr int kAcceptBatch = 8;
     void accept();
     void accept_some();
