@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <optional>
 #include <vector>
 
@@ -26,6 +27,21 @@ bool is_ip_literal(std::string_view ip) {
     std::string s(ip);
     unsigned char buf[16];
     return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+std::string plain_ipv4(std::string_view ip) {
+    std::string s(ip);
+    in6_addr a{};
+    if (::inet_pton(AF_INET6, s.c_str(), &a) != 1 || !IN6_IS_ADDR_V4MAPPED(&a)) return s;
+    char buf[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof buf);
+    return buf;
+}
+
+PortSpec with_plain_ipv4(PortSpec spec) {
+    spec.parent_ip = plain_ipv4(spec.parent_ip);
+    spec.child_ip = plain_ipv4(spec.child_ip);
+    return spec;
 }
 
 namespace {

@@ -32,6 +32,13 @@ bool known_proto(std::string_view proto);
 // True if `ip` is an IPv4 or IPv6 literal (no zone, no host name).
 bool is_ip_literal(std::string_view ip);
 
+// An IPv4-mapped IPv6 literal ("::ffff:10.0.2.100", as Docker >= 28 may send) as the plain IPv4
+// address it stands for; any other string unchanged. Go's net.IP treats both forms alike.
+std::string plain_ipv4(std::string_view ip);
+// `spec` with both addresses passed through plain_ipv4: what drivers bind and dial. The spec as
+// submitted is what they list.
+PortSpec with_plain_ipv4(PortSpec spec);
+
 // Upstream's Go struct notation, used in start-up errors: "{tcp 127.0.0.1 8080 80 }".
 std::string go_notation(const PortSpec& s);
 

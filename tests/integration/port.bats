@@ -76,6 +76,36 @@ get() { curl -sS -m 3 -g "http://$1/index.html"; }
     stop_rk
 }
 
+@test "IPv4-mapped addresses (as Docker >= 28 sends them) are IPv4, as in Go" {
+    start_rk
+    # Docker's own request: JSON straight to the API, both addresses in the mapped form
+    run curl -sS --unix-socket "$T/sd/api.sock" -X POST -H 'Content-Type: application/json' \
+        -d '{"proto":"tcp4","parentIP":"::ffff:127.0.0.1","parentPort":19341,"childIP":"::ffff:127.0.0.1","childPort":80}' \
+        http://rootlesskit/v1/ports
+    assert_output --regexp '"id": ?[0-9]+'
+    run get 127.0.0.1:19341
+    assert_output rk-port-test
+    # the hex spelling, and a mapped wildcard: IPv4 sockets (tcp4 on a v6 address would fail)
+    run ctl add-ports '[::ffff:7f00:1]:19342:80/tcp4'
+    assert_success
+    run get 127.0.0.1:19342
+    assert_output rk-port-test
+    run ctl add-ports '[::ffff:0.0.0.0]:19343:80/tcp'
+    assert_success
+    run get 127.0.0.1:19343
+    assert_output rk-port-test
+    # tcp6 wants an IPv6 address: a mapped one is IPv4 to Go too
+    run ctl add-ports '[::ffff:127.0.0.1]:19344:80/tcp6'
+    assert_failure
+    assert_output --partial 'no suitable address'
+    # listed as submitted
+    run ctl list-ports
+    assert_line --regexp '^1 +tcp4 +::ffff:127\.0\.0\.1 +19341 +::ffff:127\.0\.0\.1 +80 +$'
+    run ss -Htln sport = 19341
+    assert_output --partial '127.0.0.1:19341'
+    stop_rk
+}
+
 @test "tcp4 and tcp6 on the same port coexist; same proto+IP+port conflicts" {
     start_rk
     run ctl add-ports 0.0.0.0:18189:80/tcp4 '[::]:18189:80/tcp6'

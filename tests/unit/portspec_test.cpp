@@ -114,6 +114,22 @@ TEST(PortSpecValidate, UpstreamTable) {
     EXPECT_TRUE(validate_port_spec({"tcp", "0.0.0.0", 80, "", 80}, existing));
 }
 
+TEST(PortSpec, PlainIpv4) {
+    EXPECT_EQ(plain_ipv4("::ffff:10.0.2.100"), "10.0.2.100");
+    EXPECT_EQ(plain_ipv4("::FFFF:127.0.0.1"), "127.0.0.1");
+    EXPECT_EQ(plain_ipv4("0:0:0:0:0:ffff:7f00:1"), "127.0.0.1");
+    EXPECT_EQ(plain_ipv4("::ffff:0.0.0.0"), "0.0.0.0");
+    // not mapped: unchanged
+    EXPECT_EQ(plain_ipv4("::1"), "::1");
+    EXPECT_EQ(plain_ipv4("::127.0.0.1"), "::127.0.0.1"); // IPv4-compatible, not mapped
+    EXPECT_EQ(plain_ipv4("64:ff9b::10.0.2.100"), "64:ff9b::10.0.2.100");
+    EXPECT_EQ(plain_ipv4("10.0.2.100"), "10.0.2.100");
+    EXPECT_EQ(plain_ipv4(""), "");
+    EXPECT_EQ(plain_ipv4("not-an-ip"), "not-an-ip");
+    PortSpec s{"tcp", "::ffff:127.0.0.1", 8080, "::ffff:10.0.2.100", 80};
+    EXPECT_EQ(with_plain_ipv4(s), (PortSpec{"tcp", "127.0.0.1", 8080, "10.0.2.100", 80}));
+}
+
 TEST(PortSpec, GoNotation) {
     EXPECT_EQ(go_notation({"tcp", "127.0.0.1", 18080, "", 80}), "{tcp 127.0.0.1 18080 80 }");
 }

@@ -428,8 +428,9 @@ class BuiltinDriver;
 class Port {
   public:
     Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, Fd listener)
-        : driver_(d), id_(id), spec_(std::move(spec)), listener_(io, listener.release()),
-          sweep_(io), pause_(io), udp_(spec_.proto.rfind("udp", 0) == 0) {}
+        : driver_(d), id_(id), spec_(std::move(spec)), route_(with_plain_ipv4(spec_)),
+          listener_(io, listener.release()), sweep_(io), pause_(io),
+          udp_(spec_.proto.rfind("udp", 0) == 0) {}
     void start() {
         if (!udp_) return accept();
         receive();
@@ -465,7 +466,8 @@ class Port {
 
     BuiltinDriver& driver_;
     int id_;
-    PortSpec spec_;
+    PortSpec spec_;  // as submitted: what list() shows
+    PortSpec route_; // with IPv4-mapped addresses as IPv4: what is dialed
     Desc listener_;
     asio::steady_timer sweep_;
     // Out of fds (or kernel memory), or with too many clients waiting for their socket inside,
@@ -508,11 +510,12 @@ class BuiltinDriver final : public port::Driver {
         if (spec.proto.rfind("sctp", 0) == 0)
             return fail(plain_error("unsupported port protocol " + spec.proto,
                                     "the builtin driver forwards tcp and udp"));
-        auto fd = RK_TRY(make_listener(spec));
+        PortSpec plain = with_plain_ipv4(spec);
+        auto fd = RK_TRY(make_listener(plain));
         int id = next_id_++;
         auto p = std::make_unique<Port>(*this, io_, id, spec, std::move(fd));
         p->start();
-        if (spec.proto.rfind("tcp", 0) == 0) warm_up(dial_target(spec, gateway_));
+        if (spec.proto.rfind("tcp", 0) == 0) warm_up(dial_target(plain, gateway_));
         ports_.emplace(id, std::move(p));
         return PortStatus{id, spec};
     }
@@ -792,7 +795,7 @@ void Port::accept_some() {
         if (is_loopback(peer)) use_local_congestion_control(client.get());
         auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
         flows_.push_back(flow);
-        driver_.dial(spec_, SOCK_STREAM, &peer, [flow](util::Result<Fd> backend) {
+        driver_.dial(route_, SOCK_STREAM, &peer, [flow](util::Result<Fd> backend) {
             if (flow->closed()) return;
             if (!backend) {
                 util::log::debug("builtin: {}", backend.error().message());
@@ -852,7 +855,7 @@ void Port::receive() {
                 auto flow =
                     std::make_shared<UdpFlow>(driver_.io_, listener_.native_handle(), from, len);
                 udp_flows_[key] = flow;
-                driver_.dial(spec_, SOCK_DGRAM, nullptr, [flow](util::Result<Fd> backend) {
+                driver_.dial(route_, SOCK_DGRAM, nullptr, [flow](util::Result<Fd> backend) {
                     if (flow->closed()) return;
                     if (!backend) {
                         util::log::debug("builtin udp: {}", backend.error().message());

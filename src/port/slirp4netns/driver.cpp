@@ -21,7 +21,9 @@ using json = nlohmann::json;
 using util::fail;
 using util::plain_error;
 
-util::Result<std::string> add_request(const PortSpec& s, const std::string& default_child_ip) {
+util::Result<std::string> add_request(const PortSpec& submitted,
+                                      const std::string& default_child_ip) {
+    PortSpec s = with_plain_ipv4(submitted);
     std::string proto = s.proto;
     if (!proto.empty() && proto.back() == '6')
         return fail(plain_error(fmt::format("unsupported protocol \"{}\"", proto),
