@@ -45,7 +45,14 @@ std::vector<std::string> pasta_argv(const PastaArgs& a) {
                                "--netmask=" + std::to_string(a.prefix),
                                "--gateway=" + a.gateway,
                                "--dns-forward=" + a.dns};
-    if (a.disable_host_loopback) v.emplace_back("--no-map-gw");
+    if (a.disable_host_loopback) {
+        // --no-map-gw closes the gateway's path to the host's loopback; pasta's default
+        // namespace-to-host forwarding (-T/-U auto) still splices connections to the
+        // namespace's own 127.0.0.1/::1 to the host's loopback. Both go (upstream #612).
+        v.emplace_back("--no-map-gw");
+        v.emplace_back("--tcp-ns=none");
+        v.emplace_back("--udp-ns=none");
+    }
     if (!a.ipv6) v.emplace_back("--ipv4-only");
     v.emplace_back(a.implicit_ports ? "--tcp-ports=auto" : "--tcp-ports=none");
     v.emplace_back(a.implicit_ports ? "--udp-ports=auto" : "--udp-ports=none");

@@ -110,3 +110,50 @@ lookup_via_driver_dns() {
     kill "$dns"
     wait "$dns" || true
 }
+
+# Asserts that rootlesskit run with the flags "$@" (a --net driver and --disable-host-loopback)
+# gives the namespace no way to the host's loopback (127.0.0.0/8, ::1): not by 127.0.0.1 or ::1
+# inside, the gateway, the DNS address or the host's own address, over TCP or UDP. The "host" is
+# a network namespace of the test's own (lo, and 203.0.113.1 on a veth with nothing behind it)
+# whose resolv.conf names a loopback resolver, so a DNS forwarder that passed other ports on
+# would lead there too. Servers listen on loopback only; every probe must fail and no server
+# may receive a byte. $GW and $DNS name the driver's gateway and DNS addresses, $GW6 its IPv6
+# gateway if the flags give the namespace IPv6; $IN_NS is a command prefix that runs the probes
+# in the driver's namespace (for --detach-netns). A control run with $CONTROL_FLAGS instead
+# (the same driver without --disable-host-loopback) must reach the gateway: the probes can fail.
+assert_host_loopback_unreachable() {
+    command -v ip >/dev/null || skip "iproute2 is not installed"
+    local gw=${GW:-10.0.2.2} dns=${DNS:-10.0.2.3}
+    echo "nameserver 127.0.0.1" >"$T/resolv.lo"
+    cat >"$T/probes.sh" <<PROBES
+nc -z -w 2 127.0.0.1 19801 && echo LEAK tcp 127.0.0.1
+nc -z -w 2 ::1 19802 && echo LEAK tcp ::1
+nc -z -w 2 $gw 19801 && echo LEAK tcp gateway
+nc -z -w 2 $dns 19801 && echo LEAK tcp dns
+${GW6:+nc -z -w 2 $GW6 19802 && echo LEAK tcp gateway6}
+nc -z -w 2 203.0.113.1 19801 && echo LEAK tcp host address
+echo udp-lo | nc -u -w 1 127.0.0.1 19803
+echo udp-gw | nc -u -w 1 $gw 19803
+echo udp-dns | nc -u -w 1 $dns 19803
+echo probes-done
+PROBES
+    echo "nc -z -w 3 $gw 19801 && echo control-reached" >"$T/control.sh"
+    chmod 644 "$T/resolv.lo" "$T/probes.sh" "$T/control.sh"
+    local rkcmd="runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --copy-up=/etc"
+    run unshare -n -m sh -c "mount --bind '$T/resolv.lo' /etc/resolv.conf &&
+        ip link set lo up && ip link add rkv0 type veth peer name rkv1 &&
+        ip addr add 203.0.113.1/24 dev rkv0 && ip link set rkv0 up && ip link set rkv1 up &&
+        ip route add default via 203.0.113.254 || exit 99
+        (timeout 30 nc -k -l 127.0.0.1 19801 >$T/got-tcp4 &)
+        (timeout 30 nc -k -6 -l ::1 19802 >$T/got-tcp6 &)
+        (timeout 30 nc -k -u -l 127.0.0.1 19803 >$T/got-udp &)
+        for i in \$(seq 50); do ss -Htln | grep -q ':19802' && break; sleep 0.1; done
+        $rkcmd ${CONTROL_FLAGS:-} ${IN_NS:-} sh $T/control.sh </dev/null
+        $rkcmd $* ${IN_NS:-} sh $T/probes.sh </dev/null"
+    pkill -f "nc -k .*-l .*1980[123]" || true
+    assert_line control-reached
+    assert_line probes-done
+    refute_line --partial LEAK
+    # The control's zero-I/O probe sends no data; nothing else may have arrived.
+    assert_equal "$(cat "$T/got-tcp4" "$T/got-tcp6" "$T/got-udp")" ''
+}

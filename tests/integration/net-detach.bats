@@ -114,6 +114,18 @@ check_interface() {
     pkill -f "nc -l 127.0.0.1 1941[12]" || true
 }
 
+@test "detach --disable-host-loopback: no way to the host's loopback, for every driver" {
+    need slirp4netns
+    need pasta
+    local net gw dns
+    for net in slirp4netns pasta gvisor-tap-vsock; do
+        gw=10.0.2.2 dns=10.0.2.3
+        [ "$net" = gvisor-tap-vsock ] && gw=10.0.2.1 dns=10.0.2.1
+        GW=$gw DNS=$dns IN_NS=$T/in-netns CONTROL_FLAGS="--net=$net --detach-netns" \
+            assert_host_loopback_unreachable --net=$net --detach-netns --disable-host-loopback
+    done
+}
+
 @test "detach slirp4netns --ipv6: fd00::/64 address inside, TCP to host ::1 via fd00::2" {
     need slirp4netns
     timeout 20 nc -6 -l ::1 19113 >"$T/got" &

@@ -60,6 +60,11 @@ start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
     assert_equal "$(cat "$T/got2")" ''
 }
 
+@test "embedded --disable-host-loopback: no way to the host's loopback (any address, TCP, UDP)" {
+    GW=10.0.2.1 DNS=10.0.2.1 CONTROL_FLAGS=--net=gvisor-tap-vsock assert_host_loopback_unreachable \
+        --net=gvisor-tap-vsock --disable-host-loopback
+}
+
 @test "embedded: UDP to the host's loopback via 10.0.2.1" {
     start_host_udp 19613
     run rk --net=gvisor-tap-vsock --copy-up=/etc sh -c 'echo udp-out | nc -u -w 1 10.0.2.1 19613'

@@ -61,6 +61,12 @@ in_test_netns() { # script
     pkill -f "nc -l 127.0.0.1 1940[12]" || true
 }
 
+@test "pasta --disable-host-loopback: no way to the host's loopback (127.0.0.1 inside, gateway, DNS, UDP)" {
+    # pasta forwards the namespace's own loopback ports to the host's by default (-T/-U auto):
+    # --no-map-gw alone left 127.0.0.1 open (upstream #612)
+    CONTROL_FLAGS=--net=pasta assert_host_loopback_unreachable --net=pasta --disable-host-loopback
+}
+
 @test "pasta --port-driver=implicit: a port listened on inside is reachable on the host" {
     echo "rk-pasta" >"$T/index.html"
     chmod 644 "$T/index.html"

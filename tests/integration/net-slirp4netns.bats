@@ -98,6 +98,11 @@ start_host_server() { # port
     assert_output over-v6
 }
 
+@test "slirp4netns --disable-host-loopback: no way to the host's loopback (any address, TCP, UDP, IPv6)" {
+    CONTROL_FLAGS="--net=slirp4netns --ipv6" GW6=fd00::2 assert_host_loopback_unreachable \
+        --net=slirp4netns --ipv6 --disable-host-loopback
+}
+
 @test "slirp4netns killed mid-run: clear error, non-zero exit, nothing left behind" {
     rk --state-dir="$T/sd" --net=slirp4netns --disable-host-loopback --copy-up=/etc sleep 60 \
         >"$T/out" 2>&1 &
@@ -175,6 +180,17 @@ s4ctl() { as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$T/sd/api.sock" "$
     run s4ctl add-ports '127.0.0.1:19213:[::1]:80/tcp'
     assert_failure
     assert_output --partial 'unsupported IP (v6?)'
+    # Docker >= 28 sends the child IP in IPv4-mapped form: that is 10.0.2.100 (Go: the same)
+    run curl -sS --unix-socket "$T/sd/api.sock" -X POST -H 'Content-Type: application/json' \
+        -d '{"proto":"tcp","parentIP":"0.0.0.0","parentPort":19214,"childIP":"::ffff:10.0.2.100","childPort":80}' \
+        http://rootlesskit/v1/ports
+    assert_output --regexp '"id": ?[0-9]+'
+    run curl -sS -m 3 http://127.0.0.1:19214/index.html
+    assert_output rk-s4-port
+    run s4ctl add-ports '[::ffff:127.0.0.1]:19215:[::ffff:10.0.2.100]:80/tcp4'
+    assert_success
+    run curl -sS -m 3 http://127.0.0.1:19215/index.html
+    assert_output rk-s4-port
     run s4ctl remove-ports 2
     assert_success
     run curl -sS -m 3 http://127.0.0.1:19211/index.html

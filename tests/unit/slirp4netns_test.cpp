@@ -109,6 +109,12 @@ TEST(Slirp4netnsPorts, AddRequest) {
               "unsupported protocol \"tcp6\"");
     EXPECT_EQ(add_request(spec("tcp", "", 8080, 80, "::1"), "10.0.2.100").error().context,
               "unsupported IP (v6?): ::1");
+    // IPv4-mapped addresses (Docker >= 28 sends the child IP so) are IPv4, as in Go.
+    r = *add_request(spec("tcp4", "::ffff:127.0.0.1", 8080, 80, "::ffff:10.0.2.100"), "10.0.2.100");
+    EXPECT_NE(r.find(R"("host_addr":"127.0.0.1")"), std::string::npos);
+    EXPECT_NE(r.find(R"("guest_addr":"10.0.2.100")"), std::string::npos);
+    r = *add_request(spec("tcp", "", 8080, 80, "::ffff:a00:264"), "10.0.2.100");
+    EXPECT_NE(r.find(R"("guest_addr":"10.0.2.100")"), std::string::npos);
 }
 
 TEST(Slirp4netnsPorts, Replies) {
@@ -146,7 +152,8 @@ TEST(Pasta, CommandLineMatchesUpstream) {
                 true,   false, true,         false,      "",         4242};
     EXPECT_EQ(fmt::format("{}", fmt::join(pasta_argv(a), " ")),
               "--stderr --ns-ifname=tap0 --mtu=65520 --config-net --address=10.0.2.100 "
-              "--netmask=24 --gateway=10.0.2.2 --dns-forward=10.0.2.3 --no-map-gw --ipv4-only "
+              "--netmask=24 --gateway=10.0.2.2 --dns-forward=10.0.2.3 --no-map-gw --tcp-ns=none "
+              "--udp-ns=none --ipv4-only "
               "--tcp-ports=auto --udp-ports=auto 4242");
     PastaArgs b{"eth1", 1500, "10.0.7.100", "10.0.7.2", "10.0.7.3",       24,
                 false,  true, false,        true,       "/sd/.pasta.pid", 7};
