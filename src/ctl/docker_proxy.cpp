@@ -145,6 +145,24 @@ int docker_proxy_main(const std::vector<std::string>& args) {
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     ::sigprocmask(SIG_BLOCK, &stop, &g_original_mask);
+    // Go's flag package answers -h and -help (one or two dashes) with the flag list, exit 0.
+    for (const auto& arg : args) {
+        if (arg == "--") break;
+        if (arg == "-h" || arg == "--h" || arg == "-help" || arg == "--help") {
+            fmt::print("Usage of rootlesskit-docker-proxy (Docker < v28's userland proxy for "
+                       "rootless mode:\nit publishes the port through "
+                       "$ROOTLESSKIT_STATE_DIR/api.sock, then runs docker-proxy inside):\n");
+            for (const auto& f : proxy_flags()) {
+                bool number = f.kind == cli::FlagKind::Int;
+                fmt::print("  -{} {}\n    \t{}", f.name, number ? "int" : "string", f.usage);
+                if (!f.default_text.empty() && number) fmt::print(" (default {})", f.default_text);
+                if (!f.default_text.empty() && !number)
+                    fmt::print(" (default \"{}\")", f.default_text);
+                fmt::print("\n");
+            }
+            return 0;
+        }
+    }
     auto parsed = parse_args(args);
     if (!parsed) return fail_start(parsed.error().message());
     const ProxyArgs& a = *parsed;

@@ -44,6 +44,20 @@ wait_status() {
     wait_for_file -s "$T/status" || { cat "$T/rk.err" >&2; return 1; }
 }
 
+@test "-h, -help and --help list the flags and exit 0 (as Go's flag package)" {
+    local h
+    for h in -h -help --help; do
+        run as_user "$PROXY" "$h" 3>&-
+        assert_success
+        assert_line --regexp '^  -host-port int$'
+        assert_line --partial '(default "tcp")'
+    done
+    # (fd 3 is where dockerd reads the proxy's status line; here it is bats' own)
+    run as_user "$PROXY" -bogus 3>&-
+    assert_failure
+    assert_output --partial 'flag provided but not defined: -bogus'
+}
+
 @test "builtin driver: status 0, published on the host, removed again on SIGINT" {
     start_proxy "--net=slirp4netns --disable-host-loopback --copy-up=/etc --port-driver=builtin" \
         -proto tcp -host-ip 0.0.0.0 -host-port 18190 -container-ip 127.0.0.1 -container-port 8080
