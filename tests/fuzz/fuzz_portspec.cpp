@@ -1,7 +1,9 @@
-// Purpose: fuzz the port spec parser; whatever parses must also survive validation.
+// Purpose: fuzz the port spec parser; whatever parses must also survive validation, and the
+// IPv4-mapped rewrite must give a spec that still validates (an address stays an address).
 #include "port/spec.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -10,6 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::map<int, rk::port::PortSpec> existing{{1, *s}};
         (void)rk::port::validate_port_spec(*s, existing);
         (void)rk::port::go_notation(*s);
+        auto plain = rk::port::with_plain_ipv4(*s);
+        if (rk::port::validate_port_spec(*s, {}) && !rk::port::validate_port_spec(plain, {}))
+            __builtin_trap();
     }
     return 0;
 }
