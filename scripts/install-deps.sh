@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Purpose: install (as root, from Debian's archive) whatever this machine lacks to build, test
 # and benchmark rootlesskit-cpp. Installs nothing that is already there.
+#   package: dpkg-dev (dpkg-shlibdeps, for the .deb's Depends)
+#   lane:    mmdebstrap (the Debian 12 and unstable root filesystems of tests/lane)
 #   build:   cmake g++ make libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev
 #            libslirp-dev libseccomp-dev (the embedded network, rootlesskit-netd)
 #   run:     uidmap (newuidmap/newgidmap, getsubids); slirp4netns, passt (pasta), lxc
@@ -18,7 +20,8 @@ if [ "$(id -u)" != 0 ]; then
     echo "install-deps.sh: run as root (or with sudo)" >&2
     exit 1
 fi
-want=(cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev
+want=(dpkg-dev mmdebstrap
+      cmake g++ make pkg-config libfmt-dev libexpected-dev nlohmann-json3-dev libboost-dev libcli11-dev
       libslirp-dev libseccomp-dev
       uidmap lxc
       googletest libgtest-dev bats bats-assert bats-support busybox-static systemd bsdutils procps

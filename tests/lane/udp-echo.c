@@ -8,14 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: udp-echo PORT\n");
         return 2;
     }
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((unsigned short)atoi(argv[1]))};
+    if (fd < 0 || bind(fd, (struct sockaddr*)&a, sizeof a) != 0) {
         perror("udp-echo");
         return 1;
     }
@@ -23,10 +24,10 @@ int main(int argc, char **argv) {
         char buf[2048];
         struct sockaddr_storage from;
         socklen_t len = sizeof from;
-        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr*)&from, &len);
         if (n < 0) continue;
         fwrite(buf, 1, (size_t)n, stdout);
         fflush(stdout);
-        sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
+        sendto(fd, buf, (size_t)n, 0, (struct sockaddr*)&from, len);
     }
 }
