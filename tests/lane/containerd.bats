@@ -83,22 +83,5 @@ rk_parent() { pgrep -o -f "^$LANE_BIN/rootlesskit --state-dir=$(sd)"; }
     assert_success
     run ctr_in container delete web
     assert_success
-    local parent child userns i left
-    parent=$(rk_parent)
-    child=$(cat "$(sd)/child_pid")
-    userns=$(readlink "/proc/$child/ns/user")
-    kill -TERM "$parent"
-    for i in $(seq 60); do
-        kill -0 "$parent" 2>/dev/null || break
-        sleep 0.5
-    done
-    run kill -0 "$parent"
-    assert_failure
-    for i in $(seq 50); do
-        left=$(for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/user" 2>/dev/null)" = "$userns" ] && echo "${p#/proc/}"; done; true)
-        [ -z "$left" ] && break
-        sleep 0.2
-    done
-    assert_equal "$left" ""
-    [ ! -e "$(sd)/api.sock" ]
+    stop_leaves_nothing "$(rk_parent)" "$(sd)"
 }

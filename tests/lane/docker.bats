@@ -178,24 +178,5 @@ web() { # NAME -p SPEC...: a container serving "hello-NAME" on port 80
 
 @test "stopping rootlesskit leaves no process behind" {
     dk run -d --name sleeper rk-bb sleep 600 >/dev/null
-    local parent child userns i left
-    parent=$(rk_parent)
-    child=$(cat "$(sd)/child_pid")
-    userns=$(readlink "/proc/$child/ns/user")
-    kill -TERM "$parent"
-    for i in $(seq 120); do
-        kill -0 "$parent" 2>/dev/null || break
-        sleep 0.5
-    done
-    run kill -0 "$parent"
-    assert_failure
-    for i in $(seq 50); do
-        left=$(for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/user" 2>/dev/null)" = "$userns" ] && echo "${p#/proc/}"; done; true)
-        [ -z "$left" ] && break
-        sleep 0.2
-    done
-    assert_equal "$left" ""
-    run marked_pids
-    assert_output ""
-    [ ! -e "$(sd)/api.sock" ]
+    stop_leaves_nothing "$(rk_parent)" "$(sd)"
 }

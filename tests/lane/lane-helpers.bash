@@ -103,3 +103,30 @@ make_oci_archive() { # NAME OUT
     chmod 0644 "$out"
     rm -rf "$dir"
 }
+
+# Sends SIGTERM to rootlesskit (PID $1, state dir $2) and asserts that it exits within 60 s,
+# that nothing is left in its user namespace (processes that are exiting get 10 s), that no
+# process carries $D's mark and that api.sock is gone.
+stop_leaves_nothing() {
+    local parent=$1 state_dir=$2 child userns i left
+    child=$(cat "$state_dir/child_pid")
+    userns=$(readlink "/proc/$child/ns/user")
+    kill -TERM "$parent"
+    for i in $(seq 120); do
+        kill -0 "$parent" 2>/dev/null || break
+        sleep 0.5
+    done
+    run kill -0 "$parent"
+    assert_failure
+    for i in $(seq 50); do
+        left=$(for p in /proc/[0-9]*; do
+            [ "$(readlink "$p/ns/user" 2>/dev/null)" = "$userns" ] && echo "${p#/proc/}"
+        done; true)
+        [ -z "$left" ] && break
+        sleep 0.2
+    done
+    assert_equal "$left" ""
+    run marked_pids
+    assert_output ""
+    [ ! -e "$state_dir/api.sock" ]
+}
