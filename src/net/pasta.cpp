@@ -45,11 +45,11 @@ std::vector<std::string> pasta_argv(const PastaArgs& a) {
                                "--netmask=" + std::to_string(a.prefix),
                                "--gateway=" + a.gateway,
                                "--dns-forward=" + a.dns};
-    if (a.disable_host_loopback) {
-        // --no-map-gw closes the gateway's path to the host's loopback; pasta's default
-        // namespace-to-host forwarding (-T/-U auto) still splices connections to the
-        // namespace's own 127.0.0.1/::1 to the host's loopback. Both go (upstream #612).
-        v.emplace_back("--no-map-gw");
+    // --no-map-gw closes the gateway's path to the host's loopback; pasta's default
+    // namespace-to-host forwarding (-T/-U auto) still splices connections to the namespace's
+    // own 127.0.0.1/::1 to the host's loopback: that goes too (upstream #612).
+    if (a.disable_host_loopback) v.emplace_back("--no-map-gw");
+    if (a.no_ns_to_host) {
         v.emplace_back("--tcp-ns=none");
         v.emplace_back("--udp-ns=none");
     }
@@ -65,6 +65,11 @@ std::vector<std::string> pasta_argv(const PastaArgs& a) {
         v.push_back("--netns=" + a.detached_netns);
     }
     return v;
+}
+
+bool no_ns_to_host_forwarding(bool disable_host_loopback, bool implicit_ports,
+                              bool host_lo_to_ns_lo) {
+    return disable_host_loopback && (!implicit_ports || host_lo_to_ns_lo);
 }
 
 util::Result<PastaProbe> probe_pasta(const proto::Options& opts) {
@@ -121,6 +126,15 @@ util::Result<std::string> PastaDriver::configure_parent(const ChildNetns& ns) {
                 fifo,
                 ns.pid,
                 ns.detached};
+    bool implicit = opts_.port_driver == "implicit";
+    a.no_ns_to_host =
+        no_ns_to_host_forwarding(opts_.disable_host_loopback, implicit, features_.host_lo_to_ns_lo);
+    if (opts_.disable_host_loopback && !a.no_ns_to_host)
+        util::log::warn(
+            "{} is too old to close its path from the namespace's 127.0.0.1 to the host's "
+            "loopback together with --port-driver=implicit, so --disable-host-loopback only "
+            "covers the gateway; install passt 2024_10_30 or newer, or use --port-driver=builtin",
+            binary_);
     std::vector<std::string> argv{binary_, "--foreground"};
     for (auto& s : pasta_argv(a))
         argv.push_back(std::move(s));

@@ -27,7 +27,16 @@ struct PastaArgs {
     std::string pid_file;
     pid_t child_pid;
     std::string detached_netns = {}; // as for slirp4netns
+    // -T/-U none: no splice from the namespace's own loopback to the host's. Only where pasta
+    // keeps -t auto working with it (see no_ns_to_host_forwarding).
+    bool no_ns_to_host = false;
 };
+// Whether pasta's namespace-to-host loopback forwarding (-T/-U auto) can be turned off: always
+// when --disable-host-loopback asks for it and inbound forwarding does not rely on -t auto;
+// with --port-driver=implicit only on pastas that have --host-lo-to-ns-lo (2024-10 and later):
+// older ones (Debian 12's) stop forwarding -t auto ports once any -T is given.
+bool no_ns_to_host_forwarding(bool disable_host_loopback, bool implicit_ports,
+                              bool host_lo_to_ns_lo);
 // The helper's command line without argv[0] (spec 6.4), plus --pid for our death watch.
 std::vector<std::string> pasta_argv(const PastaArgs& a);
 

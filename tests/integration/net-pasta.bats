@@ -67,6 +67,18 @@ in_test_netns() { # script
     CONTROL_FLAGS=--net=pasta assert_host_loopback_unreachable --net=pasta --disable-host-loopback
 }
 
+@test "an old pasta with --port-driver=implicit --disable-host-loopback: one warning naming the fix" {
+    # Pastas without --host-lo-to-ns-lo (Debian 12's) stop forwarding -t auto ports once any -T
+    # is given, so the namespace-to-host path stays open there; the user is told.
+    ! pasta --host-lo-to-ns-lo --version >/dev/null 2>&1 || skip "this pasta closes the path"
+    run rk --net=pasta --port-driver=implicit --disable-host-loopback --copy-up=/etc true
+    assert_success
+    assert_output --partial 'is too old to close its path from the namespace'
+    assert_output --partial 'install passt 2024_10_30 or newer, or use --port-driver=builtin'
+    run rk --net=pasta --port-driver=builtin --disable-host-loopback --copy-up=/etc true
+    refute_output --partial 'too old'
+}
+
 @test "pasta --port-driver=implicit: a port listened on inside is reachable on the host" {
     echo "rk-pasta" >"$T/index.html"
     chmod 644 "$T/index.html"

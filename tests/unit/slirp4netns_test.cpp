@@ -147,14 +147,25 @@ TEST(Pasta, FeaturesFromHelpNotVersion) {
     EXPECT_FALSE(parse_pasta_help("Usage: passt [OPTION]...\n").config_net);
 }
 
+TEST(Pasta, NamespaceToHostForwardingOff) {
+    // disable_host_loopback, implicit_ports, host_lo_to_ns_lo
+    EXPECT_TRUE(no_ns_to_host_forwarding(true, false, false));
+    EXPECT_TRUE(no_ns_to_host_forwarding(true, true, true));
+    EXPECT_FALSE(no_ns_to_host_forwarding(true, true, false)); // old pasta: -t auto would stop
+    EXPECT_FALSE(no_ns_to_host_forwarding(false, false, true));
+}
+
 TEST(Pasta, CommandLineMatchesUpstream) {
     PastaArgs a{"tap0", 65520, "10.0.2.100", "10.0.2.2", "10.0.2.3", 24,
                 true,   false, true,         false,      "",         4242};
     EXPECT_EQ(fmt::format("{}", fmt::join(pasta_argv(a), " ")),
               "--stderr --ns-ifname=tap0 --mtu=65520 --config-net --address=10.0.2.100 "
-              "--netmask=24 --gateway=10.0.2.2 --dns-forward=10.0.2.3 --no-map-gw --tcp-ns=none "
-              "--udp-ns=none --ipv4-only "
+              "--netmask=24 --gateway=10.0.2.2 --dns-forward=10.0.2.3 --no-map-gw --ipv4-only "
               "--tcp-ports=auto --udp-ports=auto 4242");
+    a.no_ns_to_host = true;
+    EXPECT_NE(fmt::format("{}", fmt::join(pasta_argv(a), " "))
+                  .find("--no-map-gw --tcp-ns=none --udp-ns=none --ipv4-only"),
+              std::string::npos);
     PastaArgs b{"eth1", 1500, "10.0.7.100", "10.0.7.2", "10.0.7.3",       24,
                 false,  true, false,        true,       "/sd/.pasta.pid", 7};
     EXPECT_EQ(fmt::format("{}", fmt::join(pasta_argv(b), " ")),
