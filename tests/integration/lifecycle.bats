@@ -61,17 +61,78 @@ alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
     done
 }
 
-@test "restart on a state dir left by kill -9 works and wipes the old files" {
+@test "restart on a state dir left by kill -9 works: the old state goes, nothing else does" {
     start_sleeper
     kill -9 "$PARENT"
     wait || true
     [ -e "$T/sd/child_pid" ]
-    as_user touch "$T/sd/stale"
-    run rk --state-dir="$T/sd" sh -c 'ls -A $ROOTLESSKIT_STATE_DIR'
+    [ -S "$T/sd/api.sock" ] || [ -e "$T/sd/lock" ]
+    as_user sh -c "echo mine >'$T/sd/notes.txt'"
+    local old_pid
+    old_pid=$(cat "$T/sd/child_pid")
+    run rk --state-dir="$T/sd" sh -c 'ls -A $ROOTLESSKIT_STATE_DIR; echo "pid $(cat $ROOTLESSKIT_STATE_DIR/child_pid)"'
     assert_success
-    refute_line stale
+    refute_line "pid $old_pid"
     assert_line lock
+    assert_line notes.txt
+    # at exit our names go; the user's file stays, and so does the directory holding it
+    assert_output --partial "left $T/sd in place: it holds files that are not RootlessKit's"
+    run ls -A "$T/sd"
+    assert_output notes.txt
+    assert_equal "$(cat "$T/sd/notes.txt")" mine
+    # a killed instance's directory that holds only our state is removed as usual
+    rm "$T/sd/notes.txt"
+    start_sleeper
+    kill -9 "$PARENT"
+    wait || true
+    run rk --state-dir="$T/sd" true
+    assert_success
     [ ! -e "$T/sd" ]
+}
+
+@test "a --state-dir holding someone's files is refused, and not one of them is touched" {
+    as_user sh -c "mkdir -p '$T/p/sub' && echo keep >'$T/p/a.txt' && echo keep >'$T/p/sub/b'"
+    run rk --state-dir="$T/p" true
+    assert_failure
+    assert_output --partial "refusing --state-dir=$T/p: it is not empty and holds no RootlessKit state"
+    assert_output --partial "nothing in this one was touched"
+    [ "${#lines[@]}" = 1 ]
+    run sh -c "find '$T/p' -mindepth 1 | sort"
+    assert_output "$(printf '%s\n' "$T/p/a.txt" "$T/p/sub" "$T/p/sub/b" | sort)"
+    assert_equal "$(cat "$T/p/a.txt" "$T/p/sub/b")" "$(printf 'keep\nkeep')"
+    # `--state-dir=.` in a home directory: the same refusal
+    run as_user sh -c "cd '$T/p' && exec $RK --state-dir=. true"
+    assert_failure
+    assert_output --partial 'holds no RootlessKit state'
+    [ -e "$T/p/a.txt" ] && [ -e "$T/p/sub/b" ]
+    assert_equal "$(find "$T" -mindepth 1 -maxdepth 1 -name 'rootlesskit*')" ''
+}
+
+@test "a --state-dir others can write to, or that is not the user's, is refused" {
+    as_user mkdir -m 0777 "$T/shared"
+    as_user chmod 0777 "$T/shared"
+    run rk --state-dir="$T/shared" true
+    assert_failure
+    assert_output --partial "refusing --state-dir=$T/shared: others can write to it (mode 0777)"
+    assert_output --partial "chmod go-w $T/shared"
+    [ -d "$T/shared" ]
+    mkdir -m 0700 "$T/roots"
+    run rk --state-dir="$T/roots" true
+    assert_failure
+    assert_output --regexp "cannot open state directory|refusing --state-dir=$T/roots: it belongs to uid 0"
+    [ -d "$T/roots" ]
+}
+
+@test "an empty --state-dir of the user's is used and left in place; made parents are removed" {
+    as_user mkdir -m 0700 "$T/empty"
+    run rk --state-dir="$T/empty" sh -c 'ls -A $ROOTLESSKIT_STATE_DIR'
+    assert_success
+    assert_line lock
+    [ -d "$T/empty" ]
+    assert_equal "$(ls -A "$T/empty")" ''
+    run rk --state-dir="$T/a/b/c" true
+    assert_success
+    [ ! -e "$T/a" ]
 }
 
 @test "an interactive shell keeps its terminal and job control" {
