@@ -2,14 +2,14 @@
 # Purpose: today's pasta (passt 2026, which has --host-lo-to-ns-lo and pesto) under the
 # rootlesskit in $LANE_BIN: the network, the implicit port driver (a loopback-only server inside
 # reachable on the host's loopback), --net=auto choosing pasta, and --disable-host-loopback
-# leaving no way to the host's loopback.
+# leaving no way to the host's loopback, attached and with --detach-netns.
 load lane-helpers
 
 setup() { make_scratch; }
 teardown() {
     local pid
     for pid in $(marked_pids); do kill -9 "$pid" 2>/dev/null || true; done
-    pkill -f "nc -k .*-l .*1860[456]" 2>/dev/null || true
+    pkill -f "nc -k .*-l .*1860[4568]" 2>/dev/null || true
     pkill -f "httpd -f -p 198.51.100.1:18601" 2>/dev/null || true
     rm -rf "$D"
 }
@@ -74,4 +74,19 @@ teardown() {
     run as_user rootlesskit --net=pasta --copy-up=/etc sh -c 'echo reached | nc -N -w 3 10.0.2.2 18607'
     wait $! || true
     assert_equal "$(cat "$D/control")" reached
+}
+
+@test "--detach-netns with current pasta: implicit ports forward into the detached namespace, loopback stays closed" {
+    echo detach-ok >"$D/index.html"
+    chmod 644 "$D/index.html"
+    nc -k -l 127.0.0.1 18608 >"$D/got-detach" 3>&- &
+    sleep 0.3
+    as_user rootlesskit --state-dir="$D/sd" --net=pasta --port-driver=implicit --detach-netns \
+        --disable-host-loopback --copy-up=/etc sh -c \
+        'nsenter --net="$ROOTLESSKIT_STATE_DIR/netns" sh -c "nc -z -w 2 127.0.0.1 18608 && echo LEAK >'"$D"'/leak; nc -z -w 2 10.0.2.2 18608 && echo LEAK >>'"$D"'/leak; exec busybox httpd -f -p 18609 -h '"$D"'"' \
+        >"$D/rk.log" 2>&1 &
+    curl_until http://127.0.0.1:18609/index.html detach-ok
+    assert_output detach-ok
+    [ ! -e "$D/leak" ]
+    assert_equal "$(cat "$D/got-detach")" ''
 }
