@@ -59,11 +59,14 @@ class ServerImpl final : public Server {
         ::unlink(path_.c_str());
         beast::error_code ec;
         acceptor_.open(Local(), ec);
-        if (!ec) acceptor_.bind(Local::endpoint(path_), ec);
+        if (!ec) {
+            // Private to the user even if the state dir is not, from the moment it exists:
+            // bound under umask 0177 (0600), not chmod'ed afterwards.
+            mode_t old = ::umask(0177);
+            acceptor_.bind(Local::endpoint(path_), ec);
+            ::umask(old);
+        }
         if (ec) return util::fail(util::sys_error(ec.value(), "cannot create " + path_));
-        // Private to the user even if the state dir is not.
-        if (::chmod(path_.c_str(), 0600) != 0)
-            return util::fail(util::sys_error("cannot chmod " + path_));
         acceptor_.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) return util::fail(util::sys_error(ec.value(), "cannot listen on " + path_));
         accept();

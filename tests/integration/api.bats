@@ -20,6 +20,14 @@ stop_ours() {
 
 api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
 
+@test "api.sock is made 0600 even under umask 000 (bound under a private umask)" {
+    as_user sh -c "umask 000; exec $RK --state-dir=$T/sd2 sleep infinity" >/dev/null 2>&1 &
+    wait_for_file "$T/sd2/api.sock"
+    assert_equal "$(stat -c %a "$T/sd2/api.sock")" 600
+    kill "$(pgrep -o -f "^$RK --state-dir=$T/sd2")"
+    wait || true
+}
+
 @test "api.sock: private, after child_pid, removed on exit" {
     start_ours --net=none
     assert_equal "$(stat -c %a "$T/sd/api.sock")" 600

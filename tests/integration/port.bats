@@ -220,8 +220,19 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     kill "$nc_pid" 2>/dev/null || true
     assert_failure 1
     assert_output --partial 'failed to expose port {tcp 0.0.0.0 18191 80 }'
-    assert_output --partial 'Address already in use'
+    # Go's words, lower case: Docker's ephemeral-port retry matches them
+    assert_output --partial 'bind: address already in use'
     assert_no_state_dirs
+    # the same through the API
+    timeout 20 busybox nc -l -p 18192 >/dev/null 2>&1 &
+    nc_pid=$!
+    start_rk
+    run curl -sS --unix-socket "$T/sd/api.sock" -X POST -H 'Content-Type: application/json' \
+        -d '{"proto":"tcp","parentIP":"0.0.0.0","parentPort":18192,"childPort":80}' \
+        http://rootlesskit/v1/ports
+    kill "$nc_pid" 2>/dev/null || true
+    assert_output --partial 'bind: address already in use'
+    stop_rk
 }
 
 @test "the Go rootlessctl 1.1.0 adds, lists and removes ports on our api.sock" {

@@ -135,6 +135,12 @@ util::Result<Fd> make_listener(const PortSpec& s) {
                                            : fmt::format("{}:{}", ip, s.parent_port);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
         auto e = util::sys_error(fmt::format("listen {} {}: bind", s.proto, where));
+        // Go's words, lower case: Docker's retry for a clashing ephemeral port looks for
+        // "address already in use" in the API's answer (moby #52903).
+        if (e.err == EADDRINUSE) {
+            e.err = 0;
+            e.context += ": address already in use";
+        }
         if ((e.err == EACCES || e.err == EPERM) && s.parent_port < 1024) {
             auto start = sys::read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start");
             std::string cur = start ? std::string(util::trim(*start)) : "1024";
