@@ -5,7 +5,6 @@
 #include "util/fd.hpp"
 #include "util/strings.hpp"
 
-#include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <vector>
@@ -51,57 +50,6 @@ util::Status write_existing(const std::string& path, std::string_view data) {
     Fd fd(retry_eintr([&] { return ::open(path.c_str(), O_WRONLY | O_CLOEXEC); }));
     if (!fd) return fail(sys_error("cannot open " + path));
     return write_all(fd.get(), data, path);
-}
-
-util::Status remove_contents(int dirfd, const std::string& what, std::string_view keep) {
-    struct stat dir_st {};
-    if (::fstat(dirfd, &dir_st) != 0) return fail(sys_error("cannot stat " + what));
-    int dup_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-    if (dup_fd < 0) return fail(sys_error("cannot dup fd of " + what));
-    DIR* d = ::fdopendir(dup_fd);
-    if (!d) {
-        ::close(dup_fd);
-        return fail(sys_error("cannot list " + what));
-    }
-    util::Defer close_dir([&] { ::closedir(d); });
-    ::rewinddir(d);
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-        std::string_view n = e->d_name;
-        if (n == "." || n == ".." || (!keep.empty() && n == keep)) continue;
-        names.emplace_back(n);
-    }
-    for (const auto& n : names) {
-        struct stat st {};
-        if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno == ENOENT) continue;
-            return fail(sys_error("cannot stat " + what + "/" + n));
-        }
-        if (S_ISDIR(st.st_mode)) {
-            if (st.st_dev != dir_st.st_dev)
-                return fail(util::plain_error(what + "/" + n + " is a mount point; not removing"));
-            Fd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-            if (!sub) return fail(sys_error("cannot open " + what + "/" + n));
-            RK_TRY(remove_contents(sub.get(), what + "/" + n));
-            if (::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
-                return fail(sys_error("cannot remove " + what + "/" + n));
-        } else if (::unlinkat(dirfd, n.c_str(), 0) != 0 && errno != ENOENT) {
-            return fail(sys_error("cannot remove " + what + "/" + n));
-        }
-    }
-    return {};
-}
-
-util::Status remove_tree(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) {
-        if (errno == ENOENT) return {};
-        return fail(sys_error("cannot open " + path));
-    }
-    RK_TRY(remove_contents(fd.get(), path));
-    if (::rmdir(path.c_str()) != 0 && errno != ENOENT)
-        return fail(sys_error("cannot remove " + path));
-    return {};
 }
 
 static bool is_executable_file(const std::string& p) {

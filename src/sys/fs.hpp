@@ -16,12 +16,6 @@ util::Status write_file(const std::string& path, std::string_view data, mode_t m
 // Writes to an existing file (procfs, cgroupfs) without creating it.
 util::Status write_existing(const std::string& path, std::string_view data);
 
-// Removes the entries of `dirfd` recursively, without following symlinks and without crossing
-// into other mounts; entries named in `keep` at the top level are left alone.
-util::Status remove_contents(int dirfd, const std::string& what, std::string_view keep = {});
-// Removes a directory tree (the directory itself included).
-util::Status remove_tree(const std::string& path);
-
 // Like execvp's lookup: the first executable file named `name` in $PATH (or `name` itself if it
 // contains a slash). nullopt if none.
 std::optional<std::string> find_in_path(const std::string& name);
