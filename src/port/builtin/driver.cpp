@@ -433,8 +433,8 @@ class BuiltinDriver;
 // A published port: its listener and its live flows.
 class Port {
   public:
-    Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, Fd listener)
-        : driver_(d), id_(id), spec_(std::move(spec)), route_(with_plain_ipv4(spec_)),
+    Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, PortSpec route, Fd listener)
+        : driver_(d), id_(id), spec_(std::move(spec)), route_(std::move(route)),
           listener_(io, listener.release()), sweep_(io), pause_(io),
           udp_(spec_.proto.rfind("udp", 0) == 0) {}
     void start() {
@@ -519,7 +519,7 @@ class BuiltinDriver final : public port::Driver {
         PortSpec plain = with_plain_ipv4(spec);
         auto fd = RK_TRY(make_listener(plain));
         int id = next_id_++;
-        auto p = std::make_unique<Port>(*this, io_, id, spec, std::move(fd));
+        auto p = std::make_unique<Port>(*this, io_, id, spec, plain, std::move(fd));
         p->start();
         if (spec.proto.rfind("tcp", 0) == 0) warm_up(dial_target(plain, gateway_));
         ports_.emplace(id, std::move(p));
