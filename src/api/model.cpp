@@ -59,6 +59,7 @@ ordered_json info_json(const Info& i) {
         if (!i.network_driver->dns.empty()) n["dns"] = i.network_driver->dns;
         if (!i.network_driver->child_ip.empty()) n["childIP"] = i.network_driver->child_ip;
         if (i.network_driver->dynamic_child_ip) n["dynamicChildIP"] = true;
+        if (i.network_driver->ipv6) n["ipv6"] = true; // API 1.1.2
         j["networkDriver"] = n;
     }
     if (i.port_driver) {
@@ -66,6 +67,7 @@ ordered_json info_json(const Info& i) {
         p["driver"] = i.port_driver->driver;
         p["protos"] = i.port_driver->protos;
         if (i.port_driver->disallow_loopback_child_ip) p["disallowLoopbackChildIP"] = true;
+        if (!i.port_driver->extra.empty()) p["extra"] = i.port_driver->extra;
         j["portDriver"] = p;
     }
     return j;
@@ -206,6 +208,7 @@ util::Result<Info> parse_info_json(std::string_view body) {
             nd.dns = n->value("dns", std::vector<std::string>{});
             nd.child_ip = n->value("childIP", "");
             nd.dynamic_child_ip = n->value("dynamicChildIP", false);
+            nd.ipv6 = n->value("ipv6", false);
             i.network_driver = nd;
         }
         if (auto p = j.find("portDriver"); p != j.end() && p->is_object()) {
@@ -213,6 +216,7 @@ util::Result<Info> parse_info_json(std::string_view body) {
             pd.driver = p->value("driver", "");
             pd.protos = p->value("protos", std::vector<std::string>{});
             pd.disallow_loopback_child_ip = p->value("disallowLoopbackChildIP", false);
+            pd.extra = p->value("extra", std::map<std::string, std::string>{});
             i.port_driver = pd;
         }
     } catch (const nlohmann::json::exception& e) {

@@ -1,4 +1,4 @@
-// Purpose: the REST API's JSON documents (API version 1.1.1), with upstream's field names,
+// Purpose: the REST API's JSON documents (API version 1.1.2), with upstream's field names,
 // order and omitempty rules, and Go's HTML-safe string escaping.
 #pragma once
 
@@ -6,13 +6,14 @@
 #include "port/driver.hpp"
 #include "util/error.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace rk::api {
 
-inline constexpr const char* kApiVersion = "1.1.1";
+inline constexpr const char* kApiVersion = "1.1.2";
 
 using NetworkDriverInfo = net::DriverInfo;
 
@@ -20,6 +21,7 @@ struct PortDriverInfo {
     std::string driver;
     std::vector<std::string> protos;
     bool disallow_loopback_child_ip = false;
+    std::map<std::string, std::string> extra; // sorted, as Go writes a map
 };
 
 struct Info {

@@ -43,8 +43,11 @@ namespace log = util::log;
 namespace {
 
 // Mount and network set-up inside the namespaces, between IdmapDone and ChildReady. With
-// --detach-netns, `netns` receives the detached network namespace.
-util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd& netns) {
+// --detach-netns, `netns` receives the detached network namespace. `routing`: what the
+// builtin port driver's source-IP transparency got (ChildReady's payload names the mechanism
+// for /v1/info, or is empty).
+util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd& netns,
+                   port::builtin::SourceRouting& routing) {
     RK_TRY(proto::expect(st.from_parent, proto::MsgKind::IdmapDone));
     if (::getuid() != 0)
         return fail(util::plain_error("the ID maps were written but we are not uid 0 inside"));
@@ -80,7 +83,13 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd
                                  detached ? DnsFiles::WriteOnly : DnsFiles::WriteAndMount,
                                  etc_copied_up));
     }
-    RK_TRY(proto::send(st.to_parent, {proto::MsgKind::ChildReady, {}}));
+    if (st.dial_fd >= 0 && opts.source_ip_transparent)
+        RK_TRY(sys::run_in_netns(netns.get(), [&]() -> util::Status {
+            routing = port::builtin::prepare_source_routing();
+            return {};
+        }));
+    RK_TRY(proto::send(st.to_parent, {proto::MsgKind::ChildReady,
+                                      routing.any() ? port::builtin::kSourceIpBackend : ""}));
     return {};
 }
 
@@ -198,7 +207,8 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     // Die with the parent; the pipe read below notices a parent that died before this call.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     Fd netns;
-    if (auto s = setup(opts, st, netns); !s) {
+    port::builtin::SourceRouting routing;
+    if (auto s = setup(opts, st, netns, routing); !s) {
         // EOF on the pipe: the parent failed and says why itself.
         if (s.error().err == EPIPE) return 1;
         util::Error e = s.error();
@@ -213,14 +223,14 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
         // The builtin port driver's dialer: connects inside our network namespace for the
         // parent. A thread, so that the supervisor loop below stays as it is; with
         // --detach-netns the thread joins the detached namespace and dials there.
-        std::thread([fd = st.dial_fd, ns = netns.release()] {
+        std::thread([fd = st.dial_fd, ns = netns.release(), routing] {
             if (ns >= 0 && ::setns(ns, CLONE_NEWNET) != 0) {
                 log::error("the port driver cannot join the detached network namespace: {}",
                            std::strerror(errno));
                 return;
             }
             if (ns >= 0) ::close(ns);
-            port::builtin::serve_dial_requests(fd);
+            port::builtin::serve_dial_requests(fd, routing);
         }).detach();
     }
 

@@ -45,7 +45,8 @@ const std::vector<FlagDef>& flag_table() {
         {"disable-host-loopback", "", "Network", FlagKind::Bool,
          "forbid connecting to the host's 127.0.0.1:* from the namespace", "false"},
         {"ipv6", "", "Network", FlagKind::Bool,
-         "enable IPv6 routing (pasta and slirp4netns only; not about port forwarding) "
+         "enable IPv6 routing (pasta, slirp4netns and gvisor-tap-vsock only; not about port "
+         "forwarding) "
          "(experimental)",
          "false"},
         {"detach-netns", "", "Network", FlagKind::Bool, "detach the network namespace", "false"},
@@ -75,6 +76,10 @@ const std::vector<FlagDef>& flag_table() {
          ""},
         {"source-ip-transparent", "", "Port", FlagKind::Bool,
          "let the builtin port driver keep the client's source IP (TCP)", "true"},
+        {"source-ip-transparent-backend", "", "Port", FlagKind::String,
+         "how --source-ip-transparent routes replies [auto, nft, iptables]; accepted for "
+         "compatibility: every value uses socket marks and a policy rule, no packet filter",
+         "\"auto\""},
 
         {"pidns", "", "Process", FlagKind::Bool, "create a PID namespace", "false"},
         {"cgroupns", "", "Process", FlagKind::Bool, "create a cgroup namespace", "false"},
@@ -126,6 +131,7 @@ std::string* string_field(Options& o, std::string_view n) {
     if (n == "slirp4netns-seccomp") return &o.slirp4netns_seccomp;
     if (n == "vpnkit-binary") return &o.vpnkit_binary;
     if (n == "port-driver") return &o.port_driver;
+    if (n == "source-ip-transparent-backend") return &o.source_ip_transparent_backend;
     if (n == "reaper") return &o.reaper;
     if (n == "evacuate-cgroup2") return &o.evacuate_cgroup2;
     if (n == "state-dir") return &o.state_dir;

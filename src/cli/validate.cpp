@@ -71,9 +71,8 @@ util::Status validate(proto::Options& o) {
     }
     if (hostlike && o.mtu != 0) util::log::warn("--mtu is discarded for --net={}", o.net);
     if (o.ipv6) {
-        if (o.net == "gvisor-tap-vsock")
-            return fail(plain_error("--ipv6 is not supported for --net=gvisor-tap-vsock"));
-        if (!one_of(o.net, {"slirp4netns", "pasta", "auto"}))
+        // gvisor-tap-vsock: upstream refuses --ipv6; our embedded network has it.
+        if (!one_of(o.net, {"slirp4netns", "pasta", "gvisor-tap-vsock", "auto"}))
             util::log::warn("--ipv6 is discarded for --net={}", o.net);
         else
             util::log::warn("ipv6 is experimental");
@@ -105,6 +104,10 @@ util::Status validate(proto::Options& o) {
     if (one_of(o.port_driver, {"builtin", "gvisor-tap-vsock"}) && o.net == "host")
         return fail(plain_error("port driver requires non-host network",
                                 "add --net=none (or another network driver)"));
+    if (!one_of(o.source_ip_transparent_backend, {"auto", "nft", "iptables"}))
+        return fail(plain_error("unknown --source-ip-transparent-backend: " +
+                                    o.source_ip_transparent_backend,
+                                "use auto, nft or iptables"));
     if (o.port_driver == "none" && !o.publish.empty())
         return fail(plain_error("port driver \"none\" does not support publishing ports",
                                 "add --port-driver=builtin and a non-host --net"));

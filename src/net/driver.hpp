@@ -32,6 +32,7 @@ struct DriverInfo {
     std::vector<std::string> dns;
     std::string child_ip;
     bool dynamic_child_ip = false;
+    bool ipv6 = false; // the namespace has IPv6 through the driver (--ipv6 took effect)
 };
 
 class Driver {

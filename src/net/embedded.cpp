@@ -6,7 +6,8 @@
 //   the parent; the child keeps no copy.
 //   configure_parent: receive the fd; start netd supervised (helper.hpp) with the tap on fd 3
 //   and a readiness pipe on fd 4; netd sets libslirp up, enters its sandbox and says "1".
-//   configure_child: the usual netlink set-up (gateway .1).
+//   configure_child: the usual netlink set-up (gateway .1). With --ipv6 the kernel takes an
+//   fd00::/64 address and default route from libslirp's router advertisements (SLAAC).
 #include "net/embedded.hpp"
 
 #include "net/vnet.hpp"
@@ -38,11 +39,12 @@ std::optional<std::string> find_netd() {
     return std::nullopt;
 }
 
-std::vector<std::string> netd_argv(const VirtualNet& plan, bool disable_host_loopback,
+std::vector<std::string> netd_argv(const VirtualNet& plan, bool disable_host_loopback, bool ipv6,
                                    const std::string& api_socket) {
     std::vector<std::string> v{"--mtu", std::to_string(plan.mtu), "--cidr",
                                plan.network + "/" + std::to_string(plan.prefix)};
     if (disable_host_loopback) v.emplace_back("--disable-host-loopback");
+    if (ipv6) v.emplace_back("--ipv6");
     if (!api_socket.empty()) v.insert(v.end(), {"--api-socket", api_socket});
     return v;
 }
@@ -52,15 +54,14 @@ std::string netd_api_socket(const std::string& state_dir) {
 }
 
 util::Result<std::unique_ptr<Driver>> make_embedded_driver(const proto::Options& opts) {
-    if (opts.ipv6)
-        return fail(plain_error("--ipv6 is not supported for --net=gvisor-tap-vsock",
-                                "drop --ipv6, or use --net=slirp4netns or --net=pasta"));
     auto netd = find_netd();
     if (!netd)
         return fail(plain_error("rootlesskit-netd not found next to rootlesskit or in "
                                 "../libexec/rootlesskit",
                                 "reinstall rootlesskit-cpp (cmake --install)"));
     auto plan = RK_TRY(plan_virtual_net(opts, 65520, 1, 1));
+    // Upstream refuses --ipv6 here; libslirp has IPv6, so we give it as slirp4netns does.
+    if (opts.ipv6) plan.dns.push_back("fd00::3");
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
         return fail(util::sys_error("socketpair"));
@@ -85,7 +86,7 @@ util::Result<std::string> EmbeddedDriver::configure_parent(const ChildNetns& ns)
     util::Fd ready_r(ready[0]), ready_w(ready[1]);
     std::vector<std::string> argv{netd_};
     for (auto& a :
-         netd_argv(plan_, opts_.disable_host_loopback,
+         netd_argv(plan_, opts_.disable_host_loopback, opts_.ipv6,
                    opts_.port_driver == "gvisor-tap-vsock" ? netd_api_socket(ns.state_dir) : ""))
         argv.push_back(std::move(a));
     proc_ = RK_TRY(start_helper("rootlesskit-netd", std::move(argv), {tap.get(), ready_w.get()}));

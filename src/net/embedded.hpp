@@ -14,7 +14,7 @@ namespace rk::net {
 std::optional<std::string> find_netd();
 
 // netd's command line without argv[0].
-std::vector<std::string> netd_argv(const VirtualNet& plan, bool disable_host_loopback,
+std::vector<std::string> netd_argv(const VirtualNet& plan, bool disable_host_loopback, bool ipv6,
                                    const std::string& api_socket);
 
 class EmbeddedDriver final : public UserModeDriver {

@@ -61,7 +61,7 @@ class UserModeDriver : public Driver {
     int helper_pidfd() const override { return proc_.pidfd.get(); }
     util::Error helper_died() override { return helper_death(proc_); }
     std::optional<DriverInfo> info() const override {
-        return DriverInfo{std::string(name()), plan_.dns, plan_.child_ip, false};
+        return DriverInfo{std::string(name()), plan_.dns, plan_.child_ip, false, opts_.ipv6};
     }
 
   protected:

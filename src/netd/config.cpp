@@ -38,6 +38,8 @@ util::Result<Config> parse_config(const std::vector<std::string>& args) {
             have_cidr = true;
         } else if (a == "--disable-host-loopback") {
             c.disable_host_loopback = true;
+        } else if (a == "--ipv6") {
+            c.ipv6 = true;
         } else if (a == "--api-socket") {
             c.api_socket = RK_TRY(value());
             if (c.api_socket.empty() || c.api_socket[0] != '/')

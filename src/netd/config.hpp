@@ -1,6 +1,7 @@
 // Purpose: rootlesskit-netd's command line. The process is started by rootlesskit only
 // (fd 3: the namespace's tap device, fd 4: readiness pipe), so the format is ours:
-//   rootlesskit-netd --mtu N --cidr A.B.C.D/L [--disable-host-loopback] [--api-socket PATH]
+//   rootlesskit-netd --mtu N --cidr A.B.C.D/L [--disable-host-loopback] [--ipv6]
+//                    [--api-socket PATH]
 #pragma once
 
 #include "util/error.hpp"
@@ -16,6 +17,7 @@ struct Config {
     in_addr network{}; // 10.0.2.0
     int prefix = 24;
     bool disable_host_loopback = false;
+    bool ipv6 = false; // fd00::/64 by router advertisement, as slirp4netns --enable-ipv6
     std::string api_socket; // --port-driver=gvisor-tap-vsock: slirp4netns-style JSON API
 };
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <slirp/libslirp.h>
 #include <sys/socket.h>
@@ -103,7 +104,17 @@ util::Result<std::unique_ptr<Stack>> Stack::create(const Config& cfg, util::Fd t
     sc.vhost = plus(cfg.network, 1);        // gateway; the host's loopback behind it
     sc.vdhcp_start = plus(cfg.network, 15); // (DHCP is off: the child configures itself)
     sc.vnameserver = plus(cfg.network, 3);  // seen by the namespace at .1 (rewrite.hpp)
-    sc.in6_enabled = false;
+    // IPv6 (--ipv6) with slirp4netns' plan: the namespace takes an fd00::/64 address from
+    // libslirp's router advertisements; fd00::2 is the host's loopback (unless
+    // --disable-host-loopback), fd00::3 the DNS server (no alias needed: nothing else
+    // claims that address).
+    sc.in6_enabled = cfg.ipv6;
+    if (cfg.ipv6) {
+        ::inet_pton(AF_INET6, "fd00::", &sc.vprefix_addr6);
+        sc.vprefix_len = 64;
+        ::inet_pton(AF_INET6, "fd00::2", &sc.vhost6);
+        ::inet_pton(AF_INET6, "fd00::3", &sc.vnameserver6);
+    }
     sc.if_mtu = cfg.mtu;
     sc.if_mru = cfg.mtu;
     sc.disable_host_loopback = cfg.disable_host_loopback;

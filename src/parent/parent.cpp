@@ -265,10 +265,13 @@ util::Result<int> Parent::start_and_wait() {
     if (opts_.detach_netns) ns.detached = fmt::format("/proc/{}/root{}/netns", pid, sd.path());
     auto payload = RK_TRY(driver->configure_parent(ns));
     if (!proto::send(p2c_w.get(), {proto::MsgKind::NetworkReady, payload})) return child_failed();
-    if (auto m = await(c2p_r.get(), proto::MsgKind::ChildReady); !m) {
-        if (m.error().err == EPIPE) return child_failed();
-        return fail(m.error());
+    auto ready = await(c2p_r.get(), proto::MsgKind::ChildReady);
+    if (!ready) {
+        if (ready.error().err == EPIPE) return child_failed();
+        return fail(ready.error());
     }
+    // The payload names the source-IP mechanism the child set up; empty if it has none.
+    const bool keep_source_ip = opts_.source_ip_transparent && !ready->payload.empty();
     p2c_w.reset();
     c2p_r.reset();
 
@@ -277,7 +280,7 @@ util::Result<int> Parent::start_and_wait() {
     std::unique_ptr<port::Driver> ports;
     if (opts_.port_driver == "builtin")
         ports = port::builtin::make_driver(io, std::move(dial_parent),
-                                           opts_.source_ip_transparent
+                                           keep_source_ip
                                                ? port::builtin::SourceIp::Preserve
                                                : port::builtin::SourceIp::Loopback);
     if (opts_.port_driver == "slirp4netns") {
@@ -312,7 +315,8 @@ util::Result<int> Parent::start_and_wait() {
         i.network_driver = driver->info();
         if (ports)
             i.port_driver = api::PortDriverInfo{ports->name(), ports->protos(),
-                                                ports->disallow_loopback_child_ip()};
+                                                ports->disallow_loopback_child_ip(),
+                                                ports->extra()};
         return i;
     };
     auto server = RK_TRY(api::Server::listen(io, sd.path() + "/api.sock", std::move(backend)));

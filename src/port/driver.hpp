@@ -21,6 +21,9 @@ class Driver {
     virtual std::string name() const = 0;
     virtual std::vector<std::string> protos() const = 0;
     virtual bool disallow_loopback_child_ip() const { return false; }
+    // /v1/info's portDriver.extra (API 1.1.2): driver-specific facts, e.g.
+    // sourceIPTransparentBackend.
+    virtual std::map<std::string, std::string> extra() const { return {}; }
     // Validates, then starts forwarding; IDs start at 1 and are never reused.
     virtual util::Result<PortStatus> add(const PortSpec& spec) = 0;
     // Stops the listener and closes its live connections. "unknown id: N" if none.

@@ -11,8 +11,11 @@
 //                                              mounts /proc (--pidns)
 //                 <-------------------------- UserNSReady
 //     starts signal forwarding, cgroup2 evacuation, network driver (parent half)
-//     NetworkReady (driver payload) --------> propagation, copy-up, network (child half)
-//                 <-------------------------- ChildReady (or exits 1 after printing why)
+//     NetworkReady (driver payload) --------> propagation, copy-up, network (child half),
+//                                              builtin port driver's source-IP routing
+//                 <-------------------------- ChildReady (payload: port::builtin::
+//                                              kSourceIpBackend if that routing is in force,
+//                                              else empty; or exits 1 after printing why)
 //     writes child_pid                          forks and execs the target
 //
 //   Frames are: uint32 little-endian payload length (0..65536), one kind byte, the payload.

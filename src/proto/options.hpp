@@ -36,6 +36,7 @@ struct Options {
     std::string port_driver = "none";
     std::vector<std::string> publish;
     bool source_ip_transparent = true;
+    std::string source_ip_transparent_backend = "auto"; // validated, otherwise unused (flags.cpp)
     // Process
     bool pidns = false;
     bool cgroupns = false;

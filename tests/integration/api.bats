@@ -43,13 +43,68 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     start_ours --net=none
     run api http://rootlesskit/v1/info
     assert_success
-    assert_output "{\"apiVersion\":\"1.1.1\",\"version\":\"$("$RK" --version | awk '{print $3}')\",\"stateDir\":\"$T/sd\",\"childPID\":$(cat "$T/sd/child_pid"),\"networkDriver\":{\"driver\":\"none\"}}"
+    assert_output "{\"apiVersion\":\"1.1.2\",\"version\":\"$("$RK" --version | awk '{print $3}')\",\"stateDir\":\"$T/sd\",\"childPID\":$(cat "$T/sd/child_pid"),\"networkDriver\":{\"driver\":\"none\"}}"
     stop_ours
     start_ours
     run api http://rootlesskit/v1/info
     refute_output --partial networkDriver
     refute_output --partial portDriver
     stop_ours
+}
+
+# API 1.1.2: networkDriver.ipv6 is true exactly where the namespace got IPv6 from the driver
+# (omitted otherwise, as upstream's omitempty), for every driver this machine has.
+@test "GET /v1/info: networkDriver.ipv6 per driver" {
+    ipv6_of() {
+        start_ours "$@"
+        api http://x/v1/info | jq -c '[.networkDriver.driver, .networkDriver.ipv6]'
+        stop_ours
+    }
+    run ipv6_of --net=none --ipv6
+    assert_output '["none",null]'
+    run ipv6_of --net=slirp4netns --copy-up=/etc --disable-host-loopback
+    assert_output '["slirp4netns",null]'
+    run ipv6_of --net=slirp4netns --copy-up=/etc --disable-host-loopback --ipv6
+    assert_output '["slirp4netns",true]'
+    run ipv6_of --net=pasta --copy-up=/etc --disable-host-loopback
+    assert_output '["pasta",null]'
+    run ipv6_of --net=pasta --copy-up=/etc --disable-host-loopback --ipv6
+    assert_output '["pasta",true]'
+    run ipv6_of --net=gvisor-tap-vsock --copy-up=/etc --disable-host-loopback
+    assert_output '["gvisor-tap-vsock",null]'
+    run ipv6_of --net=gvisor-tap-vsock --copy-up=/etc --disable-host-loopback --ipv6
+    assert_output '["gvisor-tap-vsock",true]'
+}
+
+# portDriver.extra.sourceIPTransparentBackend (upstream 3.2) is set exactly when the builtin
+# driver keeps clients' source IPs; every --source-ip-transparent-backend value is accepted.
+@test "GET /v1/info: portDriver.extra.sourceIPTransparentBackend" {
+    backend_of() {
+        start_ours "$@"
+        api http://x/v1/info | jq -c '[.portDriver.driver, .portDriver.extra]'
+        stop_ours
+    }
+    run backend_of --net=none --port-driver=builtin
+    assert_output '["builtin",{"sourceIPTransparentBackend":"fwmark"}]'
+    for b in auto nft iptables; do
+        run backend_of --net=slirp4netns --copy-up=/etc --disable-host-loopback \
+            --port-driver=builtin --source-ip-transparent-backend=$b
+        assert_output '["builtin",{"sourceIPTransparentBackend":"fwmark"}]'
+    done
+    run backend_of --net=none --port-driver=builtin --source-ip-transparent=false
+    assert_output '["builtin",null]'
+    run backend_of --net=slirp4netns --copy-up=/etc --disable-host-loopback \
+        --port-driver=slirp4netns
+    assert_output '["slirp4netns",null]'
+    # The routing it names is really there, inside the namespace.
+    start_ours --net=none --port-driver=builtin
+    run as_user nsenter -t "$(cat "$T/sd/child_pid")" -U -n --preserve-credentials ip rule
+    assert_line --regexp '^100:.*fwmark 0x64 lookup 100'
+    stop_ours
+    run rk --source-ip-transparent-backend=ebpf true
+    assert_failure 1
+    assert_output --partial 'unknown --source-ip-transparent-backend: ebpf'
+    assert_no_state_dirs
 }
 
 @test "ports endpoints without a port driver, wrong methods, unknown paths" {
@@ -69,13 +124,13 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     start_ours --net=none
     run as_user "$CTL" --socket "$T/sd/api.sock" info
     assert_success
-    assert_line '- REST API version: 1.1.1'
+    assert_line '- REST API version: 1.1.2'
     assert_line "- State Directory: $T/sd"
     assert_line "- Child PID: $(cat "$T/sd/child_pid")"
     assert_line '- Network Driver: none'
     run as_user env ROOTLESSKIT_STATE_DIR="$T/sd" "$CTL" info --json
     assert_success
-    assert_line '    "apiVersion": "1.1.1",'
+    assert_line '    "apiVersion": "1.1.2",'
     run as_user "$CTL" --socket "$T/sd/api.sock" list-ports
     assert_failure 1
     assert_output 'error: no PortDriver is available'
@@ -101,7 +156,7 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     start_ours --net=none
     run as_user "$GO_CTL" --socket "$T/sd/api.sock" info
     assert_success
-    assert_line '- REST API version: 1.1.1'
+    assert_line '- REST API version: 1.1.2'
     assert_line "- State Directory: $T/sd"
     assert_line "- Child PID: $(cat "$T/sd/child_pid")"
     assert_line '- Network Driver: none'

@@ -125,7 +125,12 @@ assert_host_loopback_unreachable() {
     command -v ip >/dev/null || skip "iproute2 is not installed"
     local gw=${GW:-10.0.2.2} dns=${DNS:-10.0.2.3}
     echo "nameserver 127.0.0.1" >"$T/resolv.lo"
+    # With GW6 the namespace must have its IPv6 address (SLAAC, DAD done) before probing, or
+    # the IPv6 probes could not fail.
+    local wait6=''
+    [ -n "${GW6:-}" ] && wait6='for i in $(seq 100); do ip -6 addr show scope global -tentative | grep -q inet6 && break; sleep 0.1; done'
     cat >"$T/probes.sh" <<PROBES
+$wait6
 nc -z -w 2 127.0.0.1 19801 && echo LEAK tcp 127.0.0.1
 nc -z -w 2 ::1 19802 && echo LEAK tcp ::1
 nc -z -w 2 $gw 19801 && echo LEAK tcp gateway
@@ -137,7 +142,8 @@ echo udp-gw | nc -u -w 1 $gw 19803
 echo udp-dns | nc -u -w 1 $dns 19803
 echo probes-done
 PROBES
-    echo "nc -z -w 3 $gw 19801 && echo control-reached" >"$T/control.sh"
+    printf '%s\n' "$wait6" "nc -z -w 3 $gw 19801 && echo control-reached" \
+        ${GW6:+"nc -z -w 3 $GW6 19802 && echo control6-reached"} >"$T/control.sh"
     chmod 644 "$T/resolv.lo" "$T/probes.sh" "$T/control.sh"
     local rkcmd="runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --copy-up=/etc"
     run unshare -n -m sh -c "mount --bind '$T/resolv.lo' /etc/resolv.conf &&
@@ -152,6 +158,7 @@ PROBES
         $rkcmd $* ${IN_NS:-} sh $T/probes.sh </dev/null"
     pkill -f "nc -k .*-l .*1980[123]" || true
     assert_line control-reached
+    [ -z "${GW6:-}" ] || assert_line control6-reached
     assert_line probes-done
     refute_line --partial LEAK
     # The control's zero-I/O probe sends no data; nothing else may have arrived.

@@ -115,11 +115,52 @@ start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
     [ ! -e "$T/sd" ]
 }
 
-@test "embedded: --ipv6 is refused with one line" {
-    run rk --net=gvisor-tap-vsock --ipv6 true
-    assert_failure 1
-    assert_line --partial -- '--ipv6 is not supported for --net=gvisor-tap-vsock'
-    assert_no_state_dirs
+# Beyond upstream (which refuses --ipv6 here): IPv6 as slirp4netns --enable-ipv6 gives it.
+@test "embedded --ipv6: an fd00::/64 address, fd00::3 DNS, TCP to the host's ::1 via fd00::2" {
+    timeout 20 nc -6 -l ::1 19113 >"$T/got" 3>&- &
+    for i in $(seq 50); do ss -Htln | grep -q '\[::1\]:19113' && break; sleep 0.1; done
+    run rk --net=gvisor-tap-vsock --ipv6 --copy-up=/etc sh -c '
+        for i in $(seq 100); do ip -6 addr show dev tap0 scope global -tentative | grep -q fd00: && break; sleep 0.1; done
+        ip -6 -o addr show dev tap0 scope global; ip -6 route show default; cat /etc/resolv.conf
+        echo over-v6 | nc -N -w 5 fd00::2 19113'
+    assert_success
+    assert_line --regexp 'inet6 fd00::[0-9a-f:]+/64'
+    assert_line --regexp '^default via fe80::[0-9a-f:]+ dev tap0'
+    assert_line 'nameserver 10.0.2.1'
+    assert_line 'nameserver fd00::3'
+    wait
+    assert_equal "$(cat "$T/got")" over-v6
+}
+
+# The way out for IPv6: a server on a global address of a network namespace this test made
+# (2001:db8::/32 is for documentation; nothing leaves the namespace), reached by TCP and UDP.
+@test "embedded --ipv6 reaches an IPv6 server outside the namespace (TCP and UDP)" {
+    cat >"$T/probe.sh" <<'PROBE'
+for i in $(seq 100); do ip -6 addr show scope global -tentative | grep -q inet6 && break; sleep 0.1; done
+echo tcp-v6 | nc -N -w 5 2001:db8:7::1 19114 && echo tcp-sent
+echo udp-v6 | nc -u -w 1 2001:db8:7::1 19115
+echo probe-done
+PROBE
+    chmod 644 "$T/probe.sh"
+    run unshare -n sh -c "ip link set lo up && ip link add rkv0 type veth peer name rkv1 &&
+        ip link set rkv0 up && ip link set rkv1 up &&
+        ip -6 addr add 2001:db8:7::1/64 dev rkv0 nodad || exit 99
+        (timeout 20 nc -6 -l 2001:db8:7::1 19114 >$T/got-tcp 3>&- &)
+        (timeout 20 nc -6 -u -l 2001:db8:7::1 19115 >$T/got-udp 3>&- &)
+        for i in \$(seq 50); do ss -Hln | grep -q ':19115' && ss -Hln | grep -q ':19114' && break; sleep 0.1; done
+        runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --net=gvisor-tap-vsock --ipv6 \
+            --disable-host-loopback --copy-up=/etc sh $T/probe.sh </dev/null"
+    pkill -f "nc -6 .*-l 2001:db8:7::1" || true
+    assert_success
+    assert_line tcp-sent
+    assert_line probe-done
+    assert_equal "$(cat "$T/got-tcp")" tcp-v6
+    assert_equal "$(cat "$T/got-udp")" udp-v6
+}
+
+@test "embedded --ipv6 --disable-host-loopback: no way to the host's loopback over IPv6 either" {
+    GW=10.0.2.1 DNS=10.0.2.1 GW6=fd00::2 CONTROL_FLAGS="--net=gvisor-tap-vsock --ipv6" \
+        assert_host_loopback_unreachable --net=gvisor-tap-vsock --ipv6 --disable-host-loopback
 }
 
 @test "embedded --port-driver=gvisor-tap-vsock: -p, add, list, remove, UDP; info" {

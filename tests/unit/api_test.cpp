@@ -55,11 +55,40 @@ TEST(Api, Info) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.content_type, "application/json");
     EXPECT_EQ(r.body,
-              "{\"apiVersion\":\"1.1.1\",\"version\":\"3.0.1+cpp\",\"stateDir\":\"/tmp/sd\","
+              "{\"apiVersion\":\"1.1.2\",\"version\":\"3.0.1+cpp\",\"stateDir\":\"/tmp/sd\","
               "\"childPID\":42,\"networkDriver\":{\"driver\":\"slirp4netns\",\"dns\":["
               "\"10.0.2.3\"],\"childIP\":\"10.0.2.100\"},\"portDriver\":{\"driver\":"
               "\"builtin\",\"protos\":[\"tcp\",\"tcp4\"]}}");
     EXPECT_EQ(route("GET", "/v1/info?x=1", "", backend(nullptr)).status, 200);
+}
+
+// API 1.1.2: networkDriver.ipv6 and portDriver.extra, both omitted when false/empty (Go's
+// omitempty), and read back by rootlessctl.
+TEST(Api, InfoIpv6AndExtra) {
+    Info i;
+    i.version = "v";
+    i.network_driver = NetworkDriverInfo{"pasta", {"10.0.2.3"}, "10.0.2.100", false, true};
+    i.port_driver = PortDriverInfo{"builtin", {"tcp"}, false,
+                                   {{"sourceIPTransparentBackend", "fwmark"}, {"a", "<b>"}}};
+    auto json = to_json(i);
+    EXPECT_EQ(json, "{\"apiVersion\":\"1.1.2\",\"version\":\"v\",\"stateDir\":\"\","
+                    "\"childPID\":0,\"networkDriver\":{\"driver\":\"pasta\",\"dns\":["
+                    "\"10.0.2.3\"],\"childIP\":\"10.0.2.100\",\"ipv6\":true},\"portDriver\":"
+                    "{\"driver\":\"builtin\",\"protos\":[\"tcp\"],\"extra\":{\"a\":"
+                    "\"\\u003cb\\u003e\",\"sourceIPTransparentBackend\":\"fwmark\"}}}");
+    auto back = parse_info_json(json);
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_TRUE(back->network_driver->ipv6);
+    EXPECT_EQ(back->port_driver->extra.at("sourceIPTransparentBackend"), "fwmark");
+    EXPECT_EQ(back->port_driver->extra.at("a"), "<b>");
+    // An older server's answer (1.1.1) has neither.
+    auto old = parse_info_json("{\"apiVersion\":\"1.1.1\",\"networkDriver\":{\"driver\":"
+                               "\"slirp4netns\"},\"portDriver\":{\"driver\":\"builtin\"}}");
+    ASSERT_TRUE(old);
+    EXPECT_FALSE(old->network_driver->ipv6);
+    EXPECT_TRUE(old->port_driver->extra.empty());
+    // extra must map strings to strings, as Go's map[string]string.
+    EXPECT_FALSE(parse_info_json("{\"portDriver\":{\"driver\":\"b\",\"extra\":{\"k\":1}}}"));
 }
 
 TEST(Api, NoPortDriver) {

@@ -98,7 +98,7 @@ class Dialer {
         EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
         ours_.reset(sp[0]);
         thread_ = std::thread([fd = sp[1]] {
-            serve_dial_requests(fd);
+            serve_dial_requests(fd, SourceRouting{}); // no routing set up in this namespace
             ::close(fd);
         });
     }

@@ -132,6 +132,10 @@ TEST(NetdConfig, ParsesAndRejects) {
     EXPECT_EQ(c->prefix, 24);
     EXPECT_TRUE(c->disable_host_loopback);
     EXPECT_EQ(c->api_socket, "/sd/.netd.sock");
+    EXPECT_FALSE(c->ipv6);
+    auto v6 = parse_config({"--cidr", "10.0.7.0/24", "--ipv6"});
+    ASSERT_TRUE(v6) << v6.error().message();
+    EXPECT_TRUE(v6->ipv6);
     EXPECT_FALSE(parse_config({}));                        // --cidr required
     EXPECT_FALSE(parse_config({"--cidr", "10.0.7.1/24"})); // host bits
     EXPECT_FALSE(parse_config({"--cidr", "10.0.7.0/30"})); // no room for .100

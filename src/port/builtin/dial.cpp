@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
+#include <fmt/format.h>
 #include <cstring>
 #include <linux/in6.h>
 #include <net/if.h>
@@ -127,40 +128,37 @@ constexpr uint32_t kMark = 100;
 constexpr uint32_t kTable = 100;
 constexpr uint32_t kRulePriority = 100;
 
-class Transparency {
-  public:
-    // Sets the routing up for `family` on first use; false (after one warning) if it cannot
-    // be, and from then on: the caller connects without the client's address.
-    bool ready(int family) {
-        State& st = family == AF_INET ? v4_ : v6_;
-        if (st == State::Unknown) {
-            auto s = setup(family);
-            st = s ? State::Ready : State::Unavailable;
-            if (!s)
-                util::log::warn("source IP transparency is off for {}: {}; servers inside see the "
-                                "loopback address as the client's",
-                                family == AF_INET ? "IPv4" : "IPv6", s.error().message());
+util::Status setup_source_routing(int family) {
+    if (family == AF_INET)
+        RK_TRY(sys::write_existing("/proc/sys/net/ipv4/tcp_fwmark_accept", "1\n"));
+    RK_TRY(sys::netlink::route_add_local_default(family, static_cast<int>(if_nametoindex("lo")),
+                                                 kTable));
+    return sys::netlink::rule_add_fwmark(family, kMark, kTable, kRulePriority);
+}
+
+} // namespace
+
+SourceRouting prepare_source_routing() {
+    SourceRouting r;
+    for (int family : {AF_INET, AF_INET6}) {
+        auto s = setup_source_routing(family);
+        (family == AF_INET ? r.v4 : r.v6) = s.has_value();
+        if (!s) {
+            // IPv4 is what nearly every client uses: say so at once. An IPv6 failure (a
+            // kernel without IPv6) is mentioned when an IPv6 client comes.
+            auto msg = fmt::format("source IP transparency is off for {}: {}; servers inside see "
+                                   "the loopback address as the client's",
+                                   family == AF_INET ? "IPv4" : "IPv6", s.error().message());
+            if (family == AF_INET)
+                util::log::warn("{}", msg);
+            else
+                util::log::debug("{}", msg);
         }
-        return st == State::Ready;
     }
+    return r;
+}
 
-  private:
-    enum class State { Unknown, Ready, Unavailable };
-
-    util::Status setup(int family) {
-        if (!sysctl_done_) {
-            RK_TRY(sys::write_existing("/proc/sys/net/ipv4/tcp_fwmark_accept", "1\n"));
-            sysctl_done_ = true;
-        }
-        RK_TRY(sys::netlink::route_add_local_default(family, static_cast<int>(if_nametoindex("lo")),
-                                                     kTable));
-        return sys::netlink::rule_add_fwmark(family, kMark, kTable, kRulePriority);
-    }
-
-    State v4_ = State::Unknown;
-    State v6_ = State::Unknown;
-    bool sysctl_done_ = false;
-};
+namespace {
 
 enum class From { Namespace, Client };
 
@@ -256,7 +254,7 @@ constexpr auto kConnectTimeout = std::chrono::seconds(10);
 // slow or unanswered target (a full listen backlog retransmits SYNs for seconds) never holds
 // up the others. A connect that has not completed after 10 s is answered with ETIMEDOUT. A
 // connect from the client's address that fails in any way is retried once without it.
-void serve_dial_requests(int sock) {
+void serve_dial_requests(int sock, SourceRouting routing) {
     util::Fd ep(::epoll_create1(EPOLL_CLOEXEC));
     if (!ep) return;
     epoll_event ev{};
@@ -264,7 +262,17 @@ void serve_dial_requests(int sock) {
     ev.data.fd = sock;
     ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, sock, &ev);
     std::unordered_map<int, Connecting> connecting;
-    Transparency transparency;
+    bool warned_v6 = false;
+    // Whether a connect from a client's address can work for `family` (routing prepared).
+    auto transparent = [&](int family) {
+        if (family == AF_INET) return routing.v4;
+        if (!routing.v6 && !warned_v6) {
+            util::log::warn("source IP transparency is off for IPv6 (see --debug); servers "
+                            "inside see the loopback address as IPv6 clients' address");
+            warned_v6 = true;
+        }
+        return routing.v6;
+    };
 
     auto start = [&](const DialRequest& req, From from) {
         bool in_progress = false;
@@ -349,7 +357,7 @@ void serve_dial_requests(int sock) {
             }
             // The client's address is usable only for TCP and the target's family.
             bool from_client = req.src_family == req.family && req.type == SOCK_STREAM &&
-                               transparency.ready(req.family);
+                               transparent(req.family);
             start(req, from_client ? From::Client : From::Namespace);
         }
         auto now = std::chrono::steady_clock::now();

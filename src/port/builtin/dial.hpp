@@ -73,9 +73,26 @@ bool set_source(DialRequest& r, const sockaddr_storage& client);
 // does not pace - cubic where allowed, else reno - instead of a pacing default such as bbr.
 void use_local_congestion_control(int fd);
 
+// Which families have the routing that source-IP transparency needs (dial.cpp).
+struct SourceRouting {
+    bool v4 = false;
+    bool v6 = false;
+    bool any() const { return v4 || v6; }
+};
+
+// Name of the mechanism that keeps clients' source IPs, for /v1/info
+// (portDriver.extra.sourceIPTransparentBackend; upstream says "nft" or "iptables"). Ours is
+// neither: socket marks and one policy rule set up over netlink.
+inline constexpr const char* kSourceIpBackend = "fwmark";
+
+// Child side, in the network namespace, before the dialer serves anything: sets up that
+// routing for IPv4 and IPv6 (an IPv4 failure is a warning: clients then show as loopback).
+SourceRouting prepare_source_routing();
+
 // Child side: serves requests on `sock` until the parent closes it. Blocking; run on a thread
 // of its own in the child (its connects happen inside the child's network namespace).
-void serve_dial_requests(int sock);
+// `routing`: what prepare_source_routing() set up (nothing when source IPs are not kept).
+void serve_dial_requests(int sock, SourceRouting routing);
 
 // Reads one reply and the fds it carries. Non-blocking: EAGAIN means "none yet".
 util::Result<std::pair<DialReply, std::vector<util::Fd>>> read_reply(int sock);

@@ -507,6 +507,10 @@ class BuiltinDriver final : public port::Driver {
     std::vector<std::string> protos() const override {
         return {"tcp", "tcp4", "tcp6", "udp", "udp4", "udp6"};
     }
+    std::map<std::string, std::string> extra() const override {
+        if (source_ip_ != SourceIp::Preserve) return {};
+        return {{"sourceIPTransparentBackend", kSourceIpBackend}};
+    }
 
     util::Result<PortStatus> add(const PortSpec& spec) override {
         std::map<int, PortSpec> existing;
