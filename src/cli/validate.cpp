@@ -116,7 +116,11 @@ util::Status validate(proto::Options& o) {
     std::map<int, port::PortSpec> seen;
     for (const auto& p : o.publish) {
         auto spec = RK_TRY(port::parse_port_spec(p));
-        RK_TRY_CTX(port::validate_port_spec(spec, seen), "invalid -p " + p);
+        RK_TRY_CTX(port::validate_port_spec(spec, seen,
+                                            o.port_driver == "builtin"
+                                                ? port::AnyParentPort::Allowed
+                                                : port::AnyParentPort::Refused),
+                   "invalid -p " + p);
         seen.emplace(static_cast<int>(seen.size()) + 1, spec);
     }
 

@@ -153,18 +153,24 @@ util::Result<PortSpec> parse_port_spec(std::string_view s) {
     return spec;
 }
 
-util::Status validate_port_spec(const PortSpec& s, const std::map<int, PortSpec>& existing) {
+util::Status validate_port_spec(const PortSpec& s, const std::map<int, PortSpec>& existing,
+                                AnyParentPort any) {
     if (!known_proto(s.proto)) return fail(plain_error("unknown proto: \"" + s.proto + "\""));
     if (!s.parent_ip.empty() && !is_ip_literal(s.parent_ip))
         return fail(plain_error("invalid ParentIP: \"" + s.parent_ip + "\""));
     if (!s.child_ip.empty() && !is_ip_literal(s.child_ip))
         return fail(plain_error("invalid ChildIP: \"" + s.child_ip + "\""));
-    if (s.parent_port < 1 || s.parent_port > 65535)
+    const bool any_port = s.parent_port == 0 && any == AnyParentPort::Allowed;
+    if (s.parent_port == 0 && !any_port)
+        return fail(plain_error("invalid ParentPort: 0 (must be 1-65535)",
+                                "0 (any free port) works with --port-driver=builtin only"));
+    if (!any_port && (s.parent_port < 1 || s.parent_port > 65535))
         return fail(
             plain_error(fmt::format("invalid ParentPort: {} (must be 1-65535)", s.parent_port)));
     if (s.child_port < 1 || s.child_port > 65535)
         return fail(
             plain_error(fmt::format("invalid ChildPort: {} (must be 1-65535)", s.child_port)));
+    if (any_port) return {};
     for (const auto& [id, e] : existing)
         if (e.proto == s.proto && e.parent_ip == s.parent_ip && e.parent_port == s.parent_port)
             return fail(plain_error(fmt::format("conflict with ID {}", id)));

@@ -24,9 +24,15 @@ struct PortSpec {
 // zones, ports are decimal with an optional sign); the error names the field at fault.
 util::Result<PortSpec> parse_port_spec(std::string_view s);
 
+// Whether ParentPort 0 means "any free port" (the driver binds one and reports it; beyond
+// upstream, builtin driver only) or is out of range (upstream).
+enum class AnyParentPort { Refused, Allowed };
+
 // Checks proto, IPs and port ranges, and that no existing spec has the same proto, parent IP
-// (as a string) and parent port: "conflict with ID N".
-util::Status validate_port_spec(const PortSpec& spec, const std::map<int, PortSpec>& existing);
+// (as a string) and parent port: "conflict with ID N". A ParentPort 0 that is allowed
+// conflicts with nothing: the port is chosen when it is bound.
+util::Status validate_port_spec(const PortSpec& spec, const std::map<int, PortSpec>& existing,
+                                AnyParentPort any = AnyParentPort::Refused);
 
 bool known_proto(std::string_view proto);
 // True if `ip` is an IPv4 or IPv6 literal (no zone, no host name).

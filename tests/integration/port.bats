@@ -235,6 +235,57 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     stop_rk
 }
 
+# Beyond upstream (which refuses ParentPort 0): the kernel picks a port that is free on the
+# host, and the answer says which, so clients never race for an ephemeral port.
+@test "parentPort 0: a free host port is bound, returned, listed and reachable" {
+    start_rk -p 127.0.0.1:0:80/tcp
+    run ctl list-ports
+    assert_line --regexp '^1 +tcp +127\.0\.0\.1 +[0-9]+ +80 +$'
+    local p1
+    p1=$(ctl list-ports --json | jq -r '.spec.parentPort')
+    [ "$p1" -gt 0 ]
+    run get "127.0.0.1:$p1"
+    assert_output rk-port-test
+    # through the API: the answer carries the port; two requests get two ports; UDP too
+    post() {
+        curl -sS --unix-socket "$T/sd/api.sock" -X POST -H 'Content-Type: application/json' \
+            -d "$1" http://rootlesskit/v1/ports
+    }
+    local a b u
+    a=$(post '{"proto":"tcp","parentIP":"127.0.0.1","parentPort":0,"childPort":80}')
+    b=$(post '{"proto":"tcp","parentIP":"127.0.0.1","childPort":80}')
+    u=$(post '{"proto":"udp","parentIP":"127.0.0.1","parentPort":0,"childPort":80}')
+    local pa pb pu
+    pa=$(jq -r .spec.parentPort <<<"$a")
+    pb=$(jq -r .spec.parentPort <<<"$b")
+    pu=$(jq -r .spec.parentPort <<<"$u")
+    [ "$pa" -gt 0 ] && [ "$pb" -gt 0 ] && [ "$pu" -gt 0 ]
+    [ "$pa" != "$pb" ] && [ "$pa" != "$p1" ]
+    run get "127.0.0.1:$pb"
+    assert_output rk-port-test
+    # the parent really listens there (TCP) and holds the UDP port
+    run ss -Htln "sport = :$pa"
+    assert_output --partial "127.0.0.1:$pa"
+    run ss -Huln "sport = :$pu"
+    assert_output --partial "127.0.0.1:$pu"
+    run ctl list-ports --json
+    assert_line "{\"id\":2,\"spec\":{\"proto\":\"tcp\",\"parentIP\":\"127.0.0.1\",\"parentPort\":$pa,\"childPort\":80}}"
+    # a second spec naming the port now taken is a conflict, as for any port
+    run ctl add-ports "127.0.0.1:$pa:80/tcp"
+    assert_failure
+    assert_output --partial 'conflict with ID 2'
+    stop_rk
+}
+
+@test "parentPort 0 is refused where the driver cannot bind it itself" {
+    run rk --net=slirp4netns --disable-host-loopback --copy-up=/etc --port-driver=slirp4netns \
+        -p 127.0.0.1:0:80/tcp true
+    assert_failure 1
+    assert_output --partial 'invalid ParentPort: 0 (must be 1-65535)'
+    assert_output --partial 'works with --port-driver=builtin only'
+    assert_no_state_dirs
+}
+
 @test "the Go rootlessctl 1.1.0 adds, lists and removes ports on our api.sock" {
     [ -x /usr/bin/rootlessctl ] || skip "Debian package rootlesskit not installed"
     start_rk

@@ -112,6 +112,18 @@ TEST(PortSpecValidate, UpstreamTable) {
     // Same port, other proto string or other parent IP string: no conflict at this level.
     EXPECT_TRUE(validate_port_spec({"tcp4", "", 80, "", 80}, existing));
     EXPECT_TRUE(validate_port_spec({"tcp", "0.0.0.0", 80, "", 80}, existing));
+    // ParentPort 0: any free port where the driver allows it (never a conflict), else refused
+    // with a hint; still no negative or oversized ports.
+    PortSpec any{"tcp", "", 0, "", 80};
+    auto refused = validate_port_spec(any, existing);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().context, "invalid ParentPort: 0 (must be 1-65535)");
+    EXPECT_NE(refused.error().hint.find("--port-driver=builtin"), std::string::npos);
+    auto with_any = existing;
+    with_any[3] = any;
+    EXPECT_TRUE(validate_port_spec(any, with_any, AnyParentPort::Allowed));
+    EXPECT_FALSE(validate_port_spec({"tcp", "", -1, "", 80}, existing, AnyParentPort::Allowed));
+    EXPECT_FALSE(validate_port_spec({"tcp", "", 0, "", 0}, existing, AnyParentPort::Allowed));
 }
 
 TEST(PortSpec, PlainIpv4) {

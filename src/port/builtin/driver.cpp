@@ -85,6 +85,16 @@ bool is_v4(const std::string& ip) {
 }
 
 // Upstream's (Go net.Listen) family rules, spec 7.2.
+// The port a bound socket got.
+util::Result<int> local_port(const Fd& fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+        return fail(util::sys_error("getsockname"));
+    return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+                                   : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
 util::Result<Fd> make_listener(const PortSpec& s) {
     bool v6only = false;
     int family;
@@ -141,7 +151,7 @@ util::Result<Fd> make_listener(const PortSpec& s) {
             e.err = 0;
             e.context += ": address already in use";
         }
-        if ((e.err == EACCES || e.err == EPERM) && s.parent_port < 1024) {
+        if ((e.err == EACCES || e.err == EPERM) && s.parent_port > 0 && s.parent_port < 1024) {
             auto start = sys::read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start");
             std::string cur = start ? std::string(util::trim(*start)) : "1024";
             e.context =
@@ -516,18 +526,22 @@ class BuiltinDriver final : public port::Driver {
         std::map<int, PortSpec> existing;
         for (const auto& [id, p] : ports_)
             existing.emplace(id, p->spec());
-        RK_TRY(validate_port_spec(spec, existing));
+        RK_TRY(validate_port_spec(spec, existing, AnyParentPort::Allowed));
         if (spec.proto.rfind("sctp", 0) == 0)
             return fail(plain_error("unsupported port protocol " + spec.proto,
                                     "the builtin driver forwards tcp and udp"));
         PortSpec plain = with_plain_ipv4(spec);
         auto fd = RK_TRY(make_listener(plain));
+        // ParentPort 0 (beyond upstream): the kernel chose a free port; the answer and
+        // list-ports carry it, so a client never has to guess one that is free on the host.
+        PortSpec bound = spec;
+        if (spec.parent_port == 0) bound.parent_port = plain.parent_port = RK_TRY(local_port(fd));
         int id = next_id_++;
-        auto p = std::make_unique<Port>(*this, io_, id, spec, plain, std::move(fd));
+        auto p = std::make_unique<Port>(*this, io_, id, bound, plain, std::move(fd));
         p->start();
         if (spec.proto.rfind("tcp", 0) == 0) warm_up(dial_target(plain, gateway_));
         ports_.emplace(id, std::move(p));
-        return PortStatus{id, spec};
+        return PortStatus{id, bound};
     }
 
     util::Status remove(int id) override {
