@@ -210,7 +210,18 @@ void send_reply(int sock, const DialReply& rep, const int* fds, size_t n) {
         std::memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
     }
     // The channel is blocking on this side: a full buffer just waits for the parent.
-    sys::retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); });
+    if (sys::retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); }) >= 0) return;
+    int err = errno;
+    if (err == EPIPE || n == 0) return; // the parent is gone, or it times the request out
+    // The fds could not be passed (ENOBUFS, ETOOMANYREFS, ...): say so without them, so the
+    // parent fails the request now instead of at its deadline.
+    util::log::debug("dial reply {} with {} fd(s) not sent: {}", rep.seq, n, std::strerror(err));
+    DialReply failed{rep.seq, err};
+    iovec iov2{&failed, sizeof failed};
+    msghdr msg2{};
+    msg2.msg_iov = &iov2;
+    msg2.msg_iovlen = 1;
+    sys::retry_eintr([&] { return ::sendmsg(sock, &msg2, MSG_NOSIGNAL); });
 }
 void send_reply(int sock, const DialReply& rep, int fd) {
     send_reply(sock, rep, &fd, fd >= 0 ? 1 : 0);

@@ -20,6 +20,7 @@
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -494,10 +495,20 @@ class Port {
     asio::steady_timer pause_;
     std::chrono::milliseconds pause_for_{0}; // 0: not paused
     std::chrono::steady_clock::time_point last_warned_{};
+    bool warned_udp_limit_ = false;
     bool udp_;
     std::vector<std::weak_ptr<Flow>> flows_;
     std::map<std::string, std::shared_ptr<UdpFlow>> udp_flows_; // key: client sockaddr bytes
     std::shared_ptr<char> alive_ = std::make_shared<char>();    // for posted work
+    // TCP clients of this port waiting for their socket inside (shared with the dial
+    // callbacks, which may outlive a removed port), and how many may wait before accepting
+    // pauses for a moment.
+    std::shared_ptr<size_t> dialing_ = std::make_shared<size_t>(0);
+    static constexpr size_t kMaxDialing = 64;
+    // UDP flows of this port (one backend socket, so one fd, each); a new client past the
+    // limit evicts the least recently active flow.
+    static constexpr size_t kMaxUdpFlows = 1024;
+    void evict_udp_flow();
 };
 
 class BuiltinDriver final : public port::Driver {
@@ -563,12 +574,7 @@ class BuiltinDriver final : public port::Driver {
     // `done` gets it or an error. A TCP client whose address is preserved (and every UDP
     // client) is dialed by the child; any other TCP client gets a namespace socket connected
     // here.
-    void dial(const PortSpec& spec, int type, const sockaddr_storage* client, Done on_done) {
-        ++dialing_;
-        Done done = [this, on_done = std::move(on_done)](util::Result<Fd> backend) {
-            --dialing_;
-            on_done(std::move(backend));
-        };
+    void dial(const PortSpec& spec, int type, const sockaddr_storage* client, Done done) {
         auto req = make_request(next_seq_++, type, dial_target(spec, gateway_), spec.child_port);
         if (!req) return done(fail(req.error()));
         bool from_client = client && type == SOCK_STREAM && source_ip_ == SourceIp::Preserve &&
@@ -653,9 +659,10 @@ class BuiltinDriver final : public port::Driver {
                     util::Error e =
                         fds ? util::sys_error(EPROTO, "namespace sockets") : fds.error();
                     util::log::debug("builtin port driver: {}", e.message());
-                    if (short_of_resources(e.err)) {
-                        // Out of fds here or in the child: closing flows free some. The
-                        // waiting clients wait on, as in the listen backlog; ask again soon.
+                    if (short_of_resources(e.err) || e.err == ETIMEDOUT) {
+                        // Out of fds here or in the child: closing flows free some; or the
+                        // answer was lost (watch_deadlines). The waiting clients wait on, as
+                        // in the listen backlog; ask again soon.
                         pl.asking = true;
                         auto t = std::make_shared<asio::steady_timer>(io_, kPoolRetry);
                         t->async_wait([this, t, family, alive = std::weak_ptr<char>(alive_)](
@@ -704,10 +711,43 @@ class BuiltinDriver final : public port::Driver {
         });
     }
 
+    // A reply the child owes for longer than this is taken as lost (a failed sendmsg there,
+    // a bug): the request fails with ETIMEDOUT, so a client is closed instead of waiting
+    // forever and the socket pool asks again. Sockets are made at once; a Connect may take
+    // the child's own connect timeout (10 s) plus the 1 s source-address attempt.
+    static constexpr auto kSocketsDeadline = std::chrono::seconds(3);
+    static constexpr auto kConnectDeadline = std::chrono::seconds(15);
+
     void ask(const DialRequest& req, Reply reply) {
-        pending_.emplace(req.seq, std::move(reply));
+        auto deadline = std::chrono::steady_clock::now() +
+                        (req.op == DialOp::Sockets ? kSocketsDeadline : kConnectDeadline);
+        pending_.emplace(req.seq, Pending{std::move(reply), deadline});
         outbox_.push_back(req);
         flush();
+        watch_deadlines();
+    }
+
+    // Runs while replies are owed: once a second, fails the requests past their deadline.
+    void watch_deadlines() {
+        if (watching_ || pending_.empty()) return;
+        watching_ = true;
+        deadlines_.expires_after(std::chrono::seconds(1));
+        deadlines_.async_wait([this, alive = std::weak_ptr<char>(alive_)](
+                                  boost::system::error_code ec) {
+            if (ec || alive.expired()) return;
+            watching_ = false;
+            auto now = std::chrono::steady_clock::now();
+            std::vector<uint32_t> late;
+            for (const auto& [seq, p] : pending_)
+                if (p.deadline <= now) late.push_back(seq);
+            if (!late.empty())
+                util::log::warn("builtin port driver: {} request(s) to the child went "
+                                "unanswered; giving up on them",
+                                late.size());
+            for (uint32_t seq : late)
+                fail_pending(seq, util::sys_error(ETIMEDOUT, "no answer from the child"));
+            watch_deadlines();
+        });
     }
 
     void flush() {
@@ -734,7 +774,7 @@ class BuiltinDriver final : public port::Driver {
     void fail_pending(uint32_t seq, util::Error e) {
         auto it = pending_.find(seq);
         if (it == pending_.end()) return;
-        auto cb = std::move(it->second);
+        auto cb = std::move(it->second.reply);
         pending_.erase(it);
         cb(fail(std::move(e)));
     }
@@ -752,8 +792,8 @@ class BuiltinDriver final : public port::Driver {
                 }
                 auto& [rep, fds] = *r;
                 auto it = pending_.find(rep.seq);
-                if (it == pending_.end()) continue;
-                auto cb = std::move(it->second);
+                if (it == pending_.end()) continue; // given up on (its fds close here)
+                auto cb = std::move(it->second.reply);
                 pending_.erase(it);
                 if (rep.err != 0 || fds.empty())
                     cb(fail(util::sys_error(rep.err ? rep.err : EPROTO, "dial")));
@@ -771,17 +811,18 @@ class BuiltinDriver final : public port::Driver {
     std::map<int, std::unique_ptr<Port>> ports_;
     int next_id_ = 1;
     uint32_t next_seq_ = 1;
-    std::unordered_map<uint32_t, Reply> pending_;
+    struct Pending {
+        Reply reply;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::unordered_map<uint32_t, Pending> pending_;
+    asio::steady_timer deadlines_{io_};
+    bool watching_ = false;
     std::deque<DialRequest> outbox_;
     SocketPool pools_[2]; // AF_INET, AF_INET6
     bool flushing_ = false;
     std::shared_ptr<PipePool> pipes_ = std::make_shared<PipePool>();
     std::shared_ptr<char> alive_ = std::make_shared<char>(); // for timers
-    // Dials not answered yet (clients waiting for their socket inside), and how many a port
-    // lets wait before it stops accepting for a moment.
-    size_t dialing_ = 0;
-    static constexpr size_t kMaxDialing = 64;
-
     friend class Port;
 };
 
@@ -799,8 +840,10 @@ void Port::accept_some() {
     std::erase_if(flows_, [](auto& w) { return w.expired(); });
     for (int i = 0; i < kAcceptBatch; ++i) {
         // Clients waiting for their socket inside hold an fd each and more would not be
-        // served sooner: past kMaxDialing, new ones wait in the listen backlog.
-        if (driver_.dialing_ >= BuiltinDriver::kMaxDialing) return pause_accepting(0);
+        // served sooner: past kMaxDialing, new ones wait in the listen backlog. Counted per
+        // port, so a port whose server stalls (a full accept queue, a paused container) costs
+        // only its own clients.
+        if (*dialing_ >= kMaxDialing) return pause_accepting(0);
         sockaddr_storage peer{};
         socklen_t peer_len = sizeof peer;
         Fd client(::accept4(listener_.native_handle(), reinterpret_cast<sockaddr*>(&peer),
@@ -819,7 +862,10 @@ void Port::accept_some() {
         if (is_loopback(peer)) use_local_congestion_control(client.get());
         auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
         flows_.push_back(flow);
-        driver_.dial(route_, SOCK_STREAM, &peer, [flow](util::Result<Fd> backend) {
+        ++*dialing_;
+        driver_.dial(route_, SOCK_STREAM, &peer,
+                     [flow, dialing = dialing_](util::Result<Fd> backend) {
+            --*dialing;
             if (flow->closed()) return;
             if (!backend) {
                 util::log::debug("builtin: {}", backend.error().message());
@@ -876,6 +922,7 @@ void Port::receive() {
             std::string key(reinterpret_cast<const char*>(&from), len);
             auto it = udp_flows_.find(key);
             if (it == udp_flows_.end() || it->second->closed()) {
+                if (it == udp_flows_.end() && udp_flows_.size() >= kMaxUdpFlows) evict_udp_flow();
                 auto flow =
                     std::make_shared<UdpFlow>(driver_.io_, listener_.native_handle(), from, len);
                 udp_flows_[key] = flow;
@@ -893,6 +940,25 @@ void Port::receive() {
         }
         receive();
     });
+}
+
+// Makes room for a new UDP client: drops the closed flows, or else the least recently active
+// one (a flood of new source addresses then costs at most kMaxUdpFlows fds, and the busiest
+// clients keep theirs).
+void Port::evict_udp_flow() {
+    if (std::erase_if(udp_flows_, [](auto& kv) { return kv.second->closed(); }) > 0) return;
+    auto lru = std::min_element(udp_flows_.begin(), udp_flows_.end(), [](auto& a, auto& b) {
+        return a.second->last_active() < b.second->last_active();
+    });
+    if (lru == udp_flows_.end()) return;
+    if (!warned_udp_limit_) {
+        util::log::warn("port {}: more than {} UDP clients at once; the least recently active "
+                        "ones are dropped",
+                        id_, kMaxUdpFlows);
+        warned_udp_limit_ = true;
+    }
+    lru->second->close();
+    udp_flows_.erase(lru);
 }
 
 // Closes UDP flows idle for 90 s (upstream's timeout).
