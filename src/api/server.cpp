@@ -8,6 +8,7 @@
 
 #include "util/log.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -32,7 +33,12 @@ class Session : public std::enable_shared_from_this<Session> {
   public:
     Session(Local::socket sock, ServerImpl& server) : stream_(std::move(sock)), server_(server) {}
     void start() { read(); }
-    void stop() { beast::get_lowest_layer(stream_).socket().close(); }
+    void stop() {
+        beast::error_code ec;
+        beast::get_lowest_layer(stream_).socket().close(ec);
+    }
+    // When the session last started waiting for a request (accept, or the previous answer).
+    std::chrono::steady_clock::time_point waiting_since() const { return since_; }
 
   private:
     void read();
@@ -47,6 +53,7 @@ class Session : public std::enable_shared_from_this<Session> {
     http::response<http::string_body> res_;
     std::array<char, 16384> scratch_{};
     size_t drained_ = 0;
+    std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 };
 
 class ServerImpl final : public Server {
@@ -103,14 +110,14 @@ class ServerImpl final : public Server {
             if (!ec) {
                 // Drop expired entries before counting.
                 std::erase_if(sessions_, [](auto& w) { return w.expired(); });
-                if (sessions_.size() >= limits_.max_connections) {
-                    util::log::debug("api: too many connections, closing one");
-                    sock.close(ec);
-                } else {
-                    auto s = std::make_shared<Session>(std::move(sock), *this);
-                    sessions_.push_back(s);
-                    s->start();
-                }
+                // At the limit the connection that has waited longest for its request
+                // (idle, or sending it slowly) makes room: a flood of idle or half-sent
+                // connections then sheds its own oldest members, and a client that sends
+                // its request at once is always served.
+                if (sessions_.size() >= limits_.max_connections) shed_oldest();
+                auto s = std::make_shared<Session>(std::move(sock), *this);
+                sessions_.push_back(s);
+                s->start();
             } else if (ec != asio::error::operation_aborted) {
                 // Out of fds, say: retrying at once would spin. Sessions ending free some.
                 util::log::debug("api: accept: {}", ec.message());
@@ -123,6 +130,22 @@ class ServerImpl final : public Server {
         });
     }
 
+    void shed_oldest() {
+        auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](auto& a, auto& b) {
+            return a.lock()->waiting_since() < b.lock()->waiting_since();
+        });
+        if (oldest == sessions_.end()) return;
+        if (!warned_shedding_) {
+            util::log::warn("api: more than {} connections on api.sock; closing the ones idle "
+                            "longest",
+                            limits_.max_connections);
+            warned_shedding_ = true;
+        }
+        auto s = oldest->lock();
+        sessions_.erase(oldest);
+        s->stop();
+    }
+
     Local::acceptor acceptor_;
     asio::steady_timer retry_;
     std::string path_;
@@ -130,9 +153,11 @@ class ServerImpl final : public Server {
     ServerLimits limits_;
     std::vector<std::weak_ptr<Session>> sessions_;
     bool closed_ = false;
+    bool warned_shedding_ = false;
 };
 
 void Session::read() {
+    since_ = std::chrono::steady_clock::now();
     parser_.emplace();
     parser_->body_limit(server_.limits().max_body);
     parser_->header_limit(static_cast<std::uint32_t>(server_.limits().max_header));

@@ -15,7 +15,7 @@ struct ServerLimits {
     size_t max_body = 64 * 1024;   // larger bodies get 413
     size_t max_header = 16 * 1024; // larger headers get 431
     int idle_timeout_seconds = 30; // a client that sends nothing for this long is dropped
-    size_t max_connections = 512;  // more concurrent clients are closed at once
+    size_t max_connections = 512;  // past this a new client closes the one idle longest
 };
 
 class Server {

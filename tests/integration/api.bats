@@ -214,6 +214,33 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     stop_ours
 }
 
+# Issue 18 item 7: a flood of idle and half-sent connections (more than the server keeps) sheds
+# its own oldest members; a client that sends its request at once is answered at once.
+@test "api.sock answers info within 1 s under 1200 idle and half-sent connections" {
+    start_ours --net=none
+    sock="$T/sd/api.sock"
+    # 600 that send nothing and 600 that stop in the middle of their headers, all held open
+    bash -c "ulimit -n 4096; exec perl -MIO::Socket::UNIX -e '
+        for my \$i (1..1200) {
+            my \$c = IO::Socket::UNIX->new(Peer => \"$sock\") or die \"connect \$i: \$!\";
+            print \$c \"GET /v1/info HTTP/1.1\\r\\nHost: x\\r\\n\" if \$i % 2;
+            push @c, \$c;
+        }
+        print STDOUT \"held\\n\"; STDOUT->flush; sleep 20'" >"$T/flood" 3>&- &
+    flood=$!
+    for _ in $(seq 200); do grep -q held "$T/flood" && break; sleep 0.05; done
+    assert_equal "$(cat "$T/flood")" held
+    for i in 1 2 3; do
+        run api -m 1 -o /dev/null -w '%{http_code}' http://x/v1/info
+        assert_output 200
+    done
+    run as_user "$CTL" --socket "$sock" info
+    assert_success
+    kill "$flood" 2>/dev/null || true
+    grep -q 'more than 512 connections on api.sock' "$T/rk.err"
+    stop_ours
+}
+
 @test "api.sock out of fds: no spin, and it answers again once the clients leave" {
     as_user sh -c 'ulimit -n 48 && exec "$@"' sh "$RK" --state-dir="$T/sd" --net=none \
         sleep infinity >/dev/null 2>"$T/rk.err" &
