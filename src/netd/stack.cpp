@@ -3,6 +3,7 @@
 
 #include "sys/syscalls.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -175,28 +176,36 @@ void Stack::read_tap() {
     }
 }
 
-void Stack::serve_api() {
-    util::Fd c(::accept4(api_sock_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+void Stack::accept_api() {
+    util::Fd c(::accept4(api_sock_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!c) return;
-    timeval tv{2, 0};
-    ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(c.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    std::string req;
-    char b[4096];
-    for (;;) {
-        ssize_t n = sys::retry_eintr([&] { return ::read(c.get(), b, sizeof b); });
-        if (n <= 0) break;
-        req.append(b, static_cast<size_t>(n));
-        if (req.size() > 65536) return; // not from our parent
+    if (api_clients_.size() >= kMaxApiClients) api_clients_.erase(api_clients_.begin()); // oldest
+    api_clients_.push_back({std::move(c), {}, {}, 0, false, now_ns() / 1000000 + kApiDeadlineMs});
+}
+
+bool Stack::serve_api(ApiClient& c, short revents) {
+    if (!c.replying) {
+        if (!(revents & (POLLIN | POLLHUP | POLLERR))) return true;
+        char b[4096];
+        for (;;) {
+            ssize_t n = ::read(c.fd.get(), b, sizeof b);
+            if (n < 0) return errno == EAGAIN || errno == EINTR;
+            if (n == 0) break; // the whole request
+            c.req.append(b, static_cast<size_t>(n));
+            if (c.req.size() > kMaxApiRequest) return false; // not from our parent
+        }
+        c.reply = api_.handle(c.req);
+        c.replying = true;
+        revents = POLLOUT; // try at once: the reply usually fits the socket buffer
     }
-    std::string reply = api_.handle(req);
-    size_t off = 0;
-    while (off < reply.size()) {
-        ssize_t n = sys::retry_eintr(
-            [&] { return ::send(c.get(), reply.data() + off, reply.size() - off, MSG_NOSIGNAL); });
-        if (n <= 0) return;
-        off += static_cast<size_t>(n);
+    if (!(revents & (POLLOUT | POLLHUP | POLLERR))) return true;
+    while (c.sent < c.reply.size()) {
+        ssize_t n = ::send(c.fd.get(), c.reply.data() + c.sent, c.reply.size() - c.sent,
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) return errno == EAGAIN || errno == EINTR;
+        c.sent += static_cast<size_t>(n);
     }
+    return false;
 }
 
 int64_t Stack::run_timers() {
@@ -222,22 +231,38 @@ int Stack::run() {
         pfds_.clear();
         pfds_.push_back({tap_.get(), POLLIN, 0});
         if (api_sock_) pfds_.push_back({api_sock_.get(), POLLIN, 0});
-        const size_t own = pfds_.size();
+        const size_t first_client = pfds_.size();
+        int64_t now_ms = now_ns() / 1000000, next_deadline = -1;
+        for (const auto& c : api_clients_) {
+            pfds_.push_back({c.fd.get(), static_cast<short>(c.replying ? POLLOUT : POLLIN), 0});
+            int64_t left = std::max<int64_t>(0, c.deadline_ms - now_ms);
+            if (next_deadline < 0 || left < next_deadline) next_deadline = left;
+        }
         uint32_t timeout = 1000;
         slirp_pollfds_fill(
             slirp_, &timeout, [](int fd, int ev, void* o) { return self(o)->add_poll(fd, ev); },
             this);
         int64_t t = run_timers();
         if (t >= 0 && t < timeout) timeout = static_cast<uint32_t>(t);
+        if (next_deadline >= 0 && next_deadline < timeout)
+            timeout = static_cast<uint32_t>(next_deadline);
         int n = ::poll(pfds_.data(), pfds_.size(), static_cast<int>(timeout));
         if (n < 0 && errno != EINTR) return 1;
         short tap_ev = pfds_[0].revents;
-        bool api_ev = own > 1 && pfds_[1].revents;
+        bool api_ev = api_sock_ && pfds_[1].revents;
         slirp_pollfds_poll(
             slirp_, n < 0, [](int idx, void* o) { return self(o)->revents(idx); }, this);
         if (tap_ev & (POLLHUP | POLLERR | POLLNVAL)) return 0; // the device is gone
         if (tap_ev & POLLIN) read_tap();
-        if (api_ev) serve_api();
+        // The API's clients: each moved on by what poll saw; done, failed or late ones go.
+        now_ms = now_ns() / 1000000;
+        size_t i = 0;
+        std::erase_if(api_clients_, [&](ApiClient& c) {
+            short ev = n > 0 ? pfds_[first_client + i].revents : 0;
+            ++i;
+            return !serve_api(c, ev) || now_ms >= c.deadline_ms;
+        });
+        if (api_ev) accept_api();
     }
 }
 

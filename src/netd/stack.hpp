@@ -47,8 +47,25 @@ class Stack final : public Forwarder {
   private:
     Stack(util::Fd tap, util::Fd api)
         : tap_(std::move(tap)), api_sock_(std::move(api)), api_(*this) {}
+    // A client of the port API socket: one request (read until EOF), one reply. Served a
+    // piece at a time as poll says the socket is ready, so no client can hold up the packet
+    // loop; each has kApiDeadline to finish.
+    struct ApiClient {
+        util::Fd fd;
+        std::string req;
+        std::string reply;
+        size_t sent = 0;
+        bool replying = false;
+        int64_t deadline_ms = 0;
+    };
+    static constexpr int64_t kApiDeadlineMs = 2000;
+    static constexpr size_t kMaxApiClients = 8;
+    static constexpr size_t kMaxApiRequest = 65536;
+
     void read_tap();
-    void serve_api();
+    void accept_api();
+    // Moves one client on by what `revents` allows; false once it is done (or failed).
+    bool serve_api(ApiClient& c, short revents);
     int64_t run_timers(); // returns ms until the next timer, or -1
 
     util::Fd tap_;
@@ -56,6 +73,7 @@ class Stack final : public Forwarder {
     Api api_;
     Slirp* slirp_ = nullptr;
     DnsAlias dns_;
+    std::vector<ApiClient> api_clients_;
     std::vector<pollfd> pfds_;
     std::vector<uint8_t> buf_;
 };

@@ -242,3 +242,39 @@ PROBE
     assert_success
     refute_output --partial 'exited unexpectedly'
 }
+
+# Issue 18 item 5: netd serves its port API inside its packet loop; a client that sends its
+# request a byte at a time (or nothing) must not hold packets up.
+@test "embedded: a client dribbling on netd's API socket does not stall the network" {
+    echo "rk-dribble" >"$T/index.html"
+    chmod 644 "$T/index.html"
+    rk --state-dir="$T/sd" --net=gvisor-tap-vsock --copy-up=/etc --disable-host-loopback \
+        --port-driver=gvisor-tap-vsock -p 127.0.0.1:19618:80/tcp --pidns \
+        busybox httpd -f -p 80 -h "$T" >/dev/null 2>&1 3>&- &
+    wait_for_file "$T/sd/api.sock"
+    curl_until http://127.0.0.1:19618/index.html rk-dribble
+    # one idle client, and one sending a byte every 0.5 s for 8 s, both on netd's socket
+    as_user perl -MIO::Socket::UNIX -e '
+        my $idle = IO::Socket::UNIX->new(Peer => "'"$T/sd/.netd.sock"'") or die;
+        my $c = IO::Socket::UNIX->new(Peer => "'"$T/sd/.netd.sock"'") or die;
+        $c->autoflush(1);
+        print STDOUT "connected\n"; STDOUT->flush;
+        for (1..16) { print $c "{"; select(undef, undef, undef, 0.5) }' >"$T/dribbler" 3>&- &
+    local dribbler=$!
+    for _ in $(seq 100); do grep -q connected "$T/dribbler" && break; sleep 0.05; done
+    local ok=0
+    for i in $(seq 10); do
+        curl -sS -m 1 http://127.0.0.1:19618/index.html | grep -q rk-dribble && ok=$((ok + 1))
+        sleep 0.3
+    done
+    kill "$dribbler" 2>/dev/null || true
+    assert_equal "$ok" 10
+    # and the API still works afterwards
+    run as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$T/sd/api.sock" add-ports \
+        127.0.0.1:19619:80/tcp
+    assert_success
+    curl_until http://127.0.0.1:19619/index.html rk-dribble
+    assert_output rk-dribble
+    kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
+    wait || true
+}
