@@ -59,6 +59,7 @@ class UserModeDriver : public Driver {
     bool virtual_nic() const override { return true; }
     void shutdown() override { stop_helper(proc_); }
     int helper_pidfd() const override { return proc_.pidfd.get(); }
+    pid_t helper_pid() const override { return proc_.pid; }
     util::Error helper_died() override { return helper_death(proc_); }
     std::optional<DriverInfo> info() const override {
         return DriverInfo{std::string(name()), plan_.dns, plan_.child_ip, false, opts_.ipv6};

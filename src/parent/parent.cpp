@@ -286,13 +286,16 @@ util::Result<int> Parent::start_and_wait() {
     if (opts_.port_driver == "slirp4netns") {
         auto info = driver->info();
         ports = port::slirp4netns::make_driver(sd.path() + "/.s4nn.sock",
-                                               info ? info->child_ip : std::string());
+                                               info ? info->child_ip : std::string(),
+                                               "slirp4netns",
+                                               {"slirp4netns", driver->helper_pid()});
     }
     if (opts_.port_driver == "gvisor-tap-vsock") {
         auto info = driver->info();
         ports = port::slirp4netns::make_driver(net::netd_api_socket(sd.path()),
                                                info ? info->child_ip : std::string(),
-                                               "gvisor-tap-vsock");
+                                               "gvisor-tap-vsock",
+                                               {"rootlesskit-netd", driver->helper_pid()});
     }
     if (ports) {
         for (const auto& p : opts_.publish) {

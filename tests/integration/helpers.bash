@@ -164,3 +164,31 @@ PROBES
     # The control's zero-I/O probe sends no data; nothing else may have arrived.
     assert_equal "$(cat "$T/got-tcp4" "$T/got-tcp6" "$T/got-udp")" ''
 }
+
+# Issue 18 item 6: with the network helper ($1, a process name: slirp4netns or
+# rootlesskit-netd) stopped, add-ports fails within 1 s naming it, info still answers at
+# once, and after SIGCONT ports can be added again. The rest: rootlesskit's flags.
+assert_stopped_helper_fails_fast() {
+    local helper=$1
+    shift
+    rk --state-dir="$T/sd" "$@" sleep 60 >/dev/null 2>&1 3>&- &
+    wait_for_file "$T/sd/api.sock"
+    local parent hpid ctl="$RK_TEST_PREFIX/bin/rootlessctl"
+    parent=$(pgrep -o -f "^$RK --state-dir=$T/sd")
+    hpid=$(pgrep -P "$parent" -f "^[^ ]*/$helper( |$)")
+    kill -STOP "$hpid"
+    local t0=$EPOCHREALTIME
+    run timeout 5 runuser -u "$TEST_USER" -- "$ctl" --socket "$T/sd/api.sock" add-ports 127.0.0.1:19631:80/tcp
+    local ms=$(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 ))
+    assert_failure 1
+    assert_output --partial "$helper (pid $hpid) is stopped"
+    assert_output --partial "kill -CONT $hpid"
+    [ "$ms" -lt 1000 ]
+    run timeout 1 runuser -u "$TEST_USER" -- "$ctl" --socket "$T/sd/api.sock" info
+    assert_success
+    kill -CONT "$hpid"
+    run runuser -u "$TEST_USER" -- "$ctl" --socket "$T/sd/api.sock" add-ports 127.0.0.1:19631:80/tcp
+    assert_success
+    kill "$parent"
+    wait || true
+}

@@ -278,3 +278,8 @@ PROBE
     kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
     wait || true
 }
+
+@test "netd stopped: add-ports fails at once naming it, info answers, SIGCONT recovers" {
+    assert_stopped_helper_fails_fast rootlesskit-netd --net=gvisor-tap-vsock \
+        --disable-host-loopback --copy-up=/etc --port-driver=gvisor-tap-vsock
+}

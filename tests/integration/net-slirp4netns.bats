@@ -233,3 +233,8 @@ s4ctl() { as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$T/sd/api.sock" "$
     kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
     wait || true
 }
+
+@test "slirp4netns stopped: add-ports fails at once naming it, info answers, SIGCONT recovers" {
+    assert_stopped_helper_fails_fast slirp4netns --net=slirp4netns --disable-host-loopback \
+        --copy-up=/etc --port-driver=slirp4netns
+}

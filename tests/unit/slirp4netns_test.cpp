@@ -2,10 +2,14 @@
 // user-mode network addressing plan.
 #include "net/slirp4netns.hpp"
 #include "net/vnet.hpp"
+#include "port/slirp4netns/driver.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace rk::net {
 namespace {
@@ -183,3 +187,37 @@ TEST(Pasta, CommandLineMatchesUpstream) {
 
 } // namespace
 } // namespace rk::net
+
+namespace rk::port::slirp4netns {
+namespace {
+
+// A stopped helper is named at once; a running or unknown one passes.
+TEST(Slirp4netnsPorts, CheckRunning) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    EXPECT_TRUE(check_running({"helper", pid}));
+    EXPECT_TRUE(check_running({"helper", -1}));
+    ::kill(pid, SIGSTOP);
+    int st = 0;
+    ASSERT_EQ(::waitpid(pid, &st, WUNTRACED), pid);
+    auto r = check_running({"helper", pid});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().context, fmt::format("helper (pid {}) is stopped and cannot change "
+                                             "forwarded ports",
+                                             pid));
+    ::kill(pid, SIGCONT);
+    ASSERT_EQ(::waitpid(pid, &st, WCONTINUED), pid);
+    EXPECT_TRUE(check_running({"helper", pid}));
+    ::kill(pid, SIGKILL);
+    siginfo_t info{};
+    ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);
+    EXPECT_FALSE(check_running({"helper", pid})); // a zombie: "has exited"
+    ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+}
+
+} // namespace
+} // namespace rk::port::slirp4netns

@@ -2,14 +2,20 @@
 //
 // One request per connection to the API socket: write the JSON request, half-close, read the
 // reply to EOF (slirp4netns' protocol). Calls block the parent's event loop for the few
-// microseconds slirp4netns needs; a 5 s timeout bounds a wedged helper.
+// microseconds slirp4netns needs; a helper that is stopped is reported before any call, and a
+// deadline of kCallDeadline for the whole exchange bounds one that is wedged.
 #include "port/slirp4netns/driver.hpp"
 
 #include "sys/fdpass.hpp"
 #include "sys/syscalls.hpp"
 #include "util/fd.hpp"
 
+#include "sys/fs.hpp"
+
 #include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <poll.h>
 #include <cstring>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -71,38 +77,67 @@ util::Result<int> parse_add_reply(const std::string& reply) {
 
 namespace {
 
-// One request/reply exchange on the API socket.
-util::Result<std::string> call(const std::string& path, const std::string& request) {
-    util::Fd fd = RK_TRY_CTX(sys::connect_unix(path), "the slirp4netns API socket");
-    timeval tv{5, 0};
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+constexpr auto kCallDeadline = std::chrono::seconds(3);
+
+// Waits until `fd` is ready for `events` before `deadline`; false on timeout.
+bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd, events, 0};
+        int n = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return true; // the read or write names the error
+    }
+}
+
+// One request/reply exchange on the API socket, all of it within kCallDeadline.
+util::Result<std::string> call(const Helper& h, const std::string& path,
+                               const std::string& request) {
+    RK_TRY(check_running(h));
+    auto deadline = std::chrono::steady_clock::now() + kCallDeadline;
+    auto late = [&] {
+        return fail(plain_error(
+            fmt::format("{} did not answer on its API socket within {} s", h.name,
+                        kCallDeadline.count()),
+            fmt::format("is {} overloaded or stopped? (pid {})", h.name, h.pid)));
+    };
+    util::Fd fd = RK_TRY_CTX(sys::connect_unix(path), "the " + h.name + " API socket");
     size_t off = 0;
     while (off < request.size()) {
-        ssize_t n = sys::retry_eintr([&] {
-            return ::send(fd.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
-        });
-        if (n < 0) return fail(util::sys_error("writing to the slirp4netns API socket"));
+        ssize_t n = ::send(fd.get(), request.data() + off, request.size() - off,
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (!wait_for(fd.get(), POLLOUT, deadline)) return late();
+            continue;
+        }
+        if (n < 0) return fail(util::sys_error("writing to the " + h.name + " API socket"));
         off += static_cast<size_t>(n);
     }
     ::shutdown(fd.get(), SHUT_WR);
     std::string reply;
     char buf[4096];
     for (;;) {
-        ssize_t n = sys::retry_eintr([&] { return ::read(fd.get(), buf, sizeof buf); });
-        if (n < 0) return fail(util::sys_error("reading from the slirp4netns API socket"));
+        ssize_t n = ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (!wait_for(fd.get(), POLLIN, deadline)) return late();
+            continue;
+        }
+        if (n < 0) return fail(util::sys_error("reading from the " + h.name + " API socket"));
         if (n == 0) break;
         reply.append(buf, static_cast<size_t>(n));
         if (reply.size() > 1 << 20)
-            return fail(plain_error("the slirp4netns API answer is too long"));
+            return fail(plain_error("the " + h.name + " API answer is too long"));
     }
     return reply;
 }
 
 class Slirp4netnsPorts final : public port::Driver {
   public:
-    Slirp4netnsPorts(std::string sock, std::string child_ip, std::string name)
-        : sock_(std::move(sock)), child_ip_(std::move(child_ip)), name_(std::move(name)) {}
+    Slirp4netnsPorts(std::string sock, std::string child_ip, std::string name, Helper helper)
+        : sock_(std::move(sock)), child_ip_(std::move(child_ip)), name_(std::move(name)),
+          helper_(std::move(helper)) {}
     ~Slirp4netnsPorts() override = default;
 
     std::string name() const override { return name_; }
@@ -112,7 +147,7 @@ class Slirp4netnsPorts final : public port::Driver {
     util::Result<PortStatus> add(const PortSpec& spec) override {
         RK_TRY(validate_port_spec(spec, ports_));
         auto req = RK_TRY(add_request(spec, child_ip_));
-        auto reply = RK_TRY(call(sock_, req));
+        auto reply = RK_TRY(call(helper_, sock_, req));
         int id = RK_TRY(parse_add_reply(reply));
         ports_[id] = spec;
         return PortStatus{id, spec};
@@ -122,7 +157,7 @@ class Slirp4netnsPorts final : public port::Driver {
         auto it = ports_.find(id);
         if (it == ports_.end()) return fail(plain_error(fmt::format("unknown id: {}", id)));
         json req = {{"execute", "remove_hostfwd"}, {"arguments", {{"id", id}}}};
-        auto reply = RK_TRY(call(sock_, req.dump()));
+        auto reply = RK_TRY(call(helper_, sock_, req.dump()));
         json j = json::parse(reply, nullptr, false);
         if (j.is_discarded() || !j.is_object())
             return fail(
@@ -143,15 +178,31 @@ class Slirp4netnsPorts final : public port::Driver {
     std::string sock_;
     std::string child_ip_;
     std::string name_;
+    Helper helper_;
     std::map<int, PortSpec> ports_;
 };
 
 } // namespace
 
+util::Status check_running(const Helper& h) {
+    if (h.pid <= 0) return {};
+    auto stat = sys::read_file(fmt::format("/proc/{}/stat", h.pid));
+    if (!stat) return {}; // reaped: the helper's death is reported by the event loop
+    auto paren = stat->rfind(')');
+    char state = paren != std::string::npos && paren + 2 < stat->size() ? (*stat)[paren + 2] : '?';
+    if (state == 'T' || state == 't')
+        return fail(plain_error(
+            fmt::format("{} (pid {}) is stopped and cannot change forwarded ports", h.name, h.pid),
+            fmt::format("resume it with kill -CONT {}", h.pid)));
+    if (state == 'Z' || state == 'X')
+        return fail(plain_error(fmt::format("{} (pid {}) has exited", h.name, h.pid)));
+    return {};
+}
+
 std::unique_ptr<port::Driver> make_driver(std::string api_socket, std::string default_child_ip,
-                                          std::string name) {
+                                          std::string name, Helper helper) {
     return std::make_unique<Slirp4netnsPorts>(std::move(api_socket), std::move(default_child_ip),
-                                              std::move(name));
+                                              std::move(name), std::move(helper));
 }
 
 } // namespace rk::port::slirp4netns

@@ -6,6 +6,8 @@
 #include "port/driver.hpp"
 
 #include <memory>
+#include <string>
+#include <sys/types.h>
 
 namespace rk::port::slirp4netns {
 
@@ -15,9 +17,19 @@ util::Result<std::string> add_request(const PortSpec& spec, const std::string& d
 // The id in a reply `{"return":{"id":N}}`, or the error in `{"error":{"desc":"..."}}`.
 util::Result<int> parse_add_reply(const std::string& reply);
 
+// The process behind the API socket: its name for messages, and its pid (-1: unknown) so
+// that a stopped one is reported at once instead of waited for.
+struct Helper {
+    std::string name = "slirp4netns";
+    pid_t pid = -1;
+};
+
 // `name` is what /v1/info reports: also "gvisor-tap-vsock", whose embedded network
 // (rootlesskit-netd) speaks the same API.
 std::unique_ptr<port::Driver> make_driver(std::string api_socket, std::string default_child_ip,
-                                          std::string name = "slirp4netns");
+                                          std::string name = "slirp4netns", Helper helper = {});
+
+// Fails if process `pid` is stopped (SIGSTOP, a debugger) or gone; ok if it runs or is unknown.
+util::Status check_running(const Helper& h);
 
 } // namespace rk::port::slirp4netns
