@@ -9,6 +9,10 @@
 //   it forwards signals, reaps (as PID 1 of a new PID namespace, every orphan when the reaper is
 //   on) and exits with the target's status, or 255 after naming the signal that killed it.
 //   PR_SET_PDEATHSIG(SIGKILL) on the child and the target ties both to the parent's life.
+//   Without --pidns the child is a subreaper: what the command leaves running (background
+//   jobs, daemons that forked away) becomes the child's, is reaped as it exits, and once the
+//   command has exited gets SIGTERM, then SIGKILL after kLeftoverGrace (end_leftovers). With
+//   --pidns the kernel does that when the namespace's init - the child - exits.
 #include "child/child.hpp"
 
 #include "child/mounts.hpp"
@@ -24,10 +28,15 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fmt/format.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <poll.h>
+#include <set>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -179,7 +188,8 @@ util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildS
 
 // Forwards signals to the target and reaps until the target has exited; returns its status.
 int supervise(const proto::Options& opts, pid_t target, int sfd) {
-    const bool reap_all = opts.reaper_enabled();
+    // A subreaper (no --pidns) reaps the orphans that come to it, as the reaper does.
+    const bool reap_all = opts.reaper_enabled() || !opts.pidns;
     for (;;) {
         signalfd_siginfo si{};
         ssize_t n = sys::retry_eintr([&] { return ::read(sfd, &si, sizeof si); });
@@ -197,6 +207,74 @@ int supervise(const proto::Options& opts, pid_t target, int sfd) {
             if (w <= 0) break;
             if (w == target) return status;
         }
+    }
+}
+
+// Our child processes (as a subreaper, the orphans of the command's tree too).
+std::vector<pid_t> list_children() {
+    std::vector<pid_t> out;
+    const pid_t self = ::getpid();
+    DIR* d = ::opendir("/proc");
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        auto pid = util::parse_u64(e->d_name);
+        if (!pid) continue;
+        auto stat = sys::read_file(fmt::format("/proc/{}/stat", *pid));
+        if (!stat) continue;
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        auto paren = stat->rfind(')');
+        if (paren == std::string::npos) continue;
+        unsigned long ppid = 0;
+        char state = 0;
+        if (std::sscanf(stat->c_str() + paren + 1, " %c %lu", &state, &ppid) != 2) continue;
+        if (static_cast<pid_t>(ppid) == self && state != 'Z') out.push_back(static_cast<pid_t>(*pid));
+    }
+    ::closedir(d);
+    return out;
+}
+
+// Once the command has exited (no --pidns): what it left running in the namespace would
+// outlive rootlesskit with no network helper behind it. SIGTERM (and SIGCONT, in case it is
+// stopped) to each, reaping as they go; processes that are orphaned meanwhile come to us
+// and get the same; after kLeftoverGrace, SIGKILL to whatever is left, until nothing is.
+void end_leftovers(int sfd) {
+    constexpr auto kLeftoverGrace = std::chrono::seconds(5);
+    auto reap = [] {
+        int status;
+        while (::waitpid(-1, &status, WNOHANG) > 0) {
+        }
+    };
+    reap();
+    auto kids = list_children();
+    if (kids.empty()) return;
+    log::debug("the command left {} process(es) running; ending them", kids.size());
+    const auto deadline = std::chrono::steady_clock::now() + kLeftoverGrace;
+    std::set<pid_t> termed;
+    bool warned = false;
+    for (;;) {
+        bool late = std::chrono::steady_clock::now() >= deadline;
+        for (pid_t p : kids) {
+            if (late) {
+                ::kill(p, SIGKILL);
+            } else if (termed.insert(p).second) {
+                ::kill(p, SIGTERM);
+                ::kill(p, SIGCONT);
+            }
+        }
+        if (late && !warned) {
+            log::warn("{} process(es) left by the command ignored SIGTERM for {} s; killed",
+                      kids.size(), kLeftoverGrace.count());
+            warned = true;
+        }
+        // Wait for a SIGCHLD (blocked, read from sfd), at most 50 ms.
+        pollfd p{sfd, POLLIN, 0};
+        if (::poll(&p, 1, 50) > 0) {
+            signalfd_siginfo si{};
+            (void)!::read(sfd, &si, sizeof si);
+        }
+        reap();
+        kids = list_children();
+        if (kids.empty()) return;
     }
 }
 
@@ -243,6 +321,8 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
         log::error("{}", sfd.error().message());
         return 1;
     }
+    // Without --pidns, nothing else would end what the command leaves behind (see the top).
+    if (!opts.pidns) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     auto target = start_target(opts, st);
     if (!target) {
         log::error("{}", target.error().message());
@@ -251,6 +331,7 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     log::phase("target started");
     int status = supervise(opts, *target, sfd->get());
     log::phase("target exited");
+    if (!opts.pidns) end_leftovers(sfd->get());
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     log::error("command {} exited: {}", util::go_slice(opts.command),
                sys::describe_wait_status(status));
