@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <set>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +67,8 @@ class ServerImpl final : public Server {
         ::unlink(path_.c_str());
         beast::error_code ec;
         acceptor_.open(Local(), ec);
+        // Asio opens and accepts without SOCK_CLOEXEC: mark them, nothing we start inherits them.
+        if (!ec) ::fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);
         if (!ec) {
             // Private to the user even if the state dir is not, from the moment it exists:
             // bound under umask 0177 (0600), not chmod'ed afterwards.
@@ -108,6 +111,7 @@ class ServerImpl final : public Server {
         acceptor_.async_accept([this](beast::error_code ec, Local::socket sock) {
             if (closed_) return;
             if (!ec) {
+                ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
                 // Drop expired entries before counting.
                 std::erase_if(sessions_, [](auto& w) { return w.expired(); });
                 // At the limit the connection that has waited longest for its request

@@ -34,7 +34,6 @@
 #include <dirent.h>
 #include <fmt/format.h>
 #include <limits.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <set>
 #include <sys/prctl.h>
@@ -138,7 +137,7 @@ void format_listen_pid(TargetExec& t, pid_t pid) {
     if (::getppid() != t.supervisor) ::_exit(1); // the supervisor is already gone
     if (t.listen_pid_slot >= 0) format_listen_pid(t, ::getpid());
     // Only stdio and the socket-activation fds reach the target.
-    sys::close_range(t.first_fd_to_close, ~0U, CLOSE_RANGE_CLOEXEC);
+    sys::close_fds_from(t.first_fd_to_close, true);
     ::execve(t.exe.c_str(), t.argv.data(), t.envp.data());
     t.exec_errno = errno;
     ::_exit(127);

@@ -66,7 +66,7 @@ util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::s
             lifted[i] = ::fcntl(fds[i], F_DUPFD, 64);
         for (size_t i = 0; i < n; ++i)
             ::dup2(lifted[i], static_cast<int>(3 + i));
-        sys::close_range(static_cast<unsigned>(3 + n), ~0U, 0);
+        sys::close_fds_from(static_cast<unsigned>(3 + n), false);
         ::execv(cargv[0], cargv.data());
         ::_exit(127);
     }

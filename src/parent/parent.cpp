@@ -337,7 +337,7 @@ util::Result<int> Parent::start_and_wait() {
 // returns the exit code to use.
 int Parent::wait_loop(boost::asio::io_context& io, net::Driver& driver) {
     namespace asio = boost::asio;
-    asio::posix::stream_descriptor signals(io, ::dup(sfd_.get()));
+    asio::posix::stream_descriptor signals(io, ::fcntl(sfd_.get(), F_DUPFD_CLOEXEC, 0));
     int code = 1;
     // A network helper that dies leaves the namespace without a network: say so, stop the
     // child (SIGTERM, SIGKILL 10 s later) and exit non-zero whatever the child's status.
@@ -345,7 +345,7 @@ int Parent::wait_loop(boost::asio::io_context& io, net::Driver& driver) {
     std::optional<asio::posix::stream_descriptor> helper;
     asio::steady_timer kill_timer(io);
     if (driver.helper_pidfd() >= 0) {
-        helper.emplace(io, ::dup(driver.helper_pidfd()));
+        helper.emplace(io, ::fcntl(driver.helper_pidfd(), F_DUPFD_CLOEXEC, 0));
         helper->async_wait(asio::posix::stream_descriptor::wait_read,
                            [&](boost::system::error_code ec) {
                                if (ec) return;

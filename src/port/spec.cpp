@@ -144,12 +144,13 @@ util::Result<PortSpec> parse_port_spec(std::string_view s) {
             "unexpected ChildPort in PortSpec string: {}: strconv.Atoi: parsing \"{}\": invalid "
             "syntax",
             quoted, child_port)));
-    // Out-of-int ranges are left to validation, like upstream (which keeps Go ints).
-    auto clamp = [](long long v) {
-        return static_cast<int>(std::max<long long>(INT32_MIN, std::min<long long>(INT32_MAX, v)));
-    };
-    spec.parent_port = clamp(*pp);
-    spec.child_port = clamp(*cp);
+    // Upstream keeps Go ints and leaves the range to validation; ours are ints, so a number
+    // past them gets validation's message here, with the number as written.
+    for (auto [v, field] : {std::pair{*pp, "ParentPort"}, std::pair{*cp, "ChildPort"}})
+        if (v < INT32_MIN || v > INT32_MAX)
+            return fail(plain_error(fmt::format("invalid {}: {} (must be 1-65535)", field, v)));
+    spec.parent_port = static_cast<int>(*pp);
+    spec.child_port = static_cast<int>(*cp);
     return spec;
 }
 

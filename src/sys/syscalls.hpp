@@ -7,6 +7,7 @@
 #include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +37,22 @@ inline int move_mount(int from_dfd, const char* from, int to_dfd, const char* to
 
 inline int close_range(unsigned first, unsigned last, unsigned flags) {
     return static_cast<int>(::syscall(SYS_close_range, first, last, flags));
+}
+
+// Closes (or, with `cloexec`, marks close-on-exec) every fd from `first` up. close_range(2)
+// where the kernel has it (5.9; CLOSE_RANGE_CLOEXEC 5.11), else one call per fd below the
+// open-files limit. Syscalls only: safe between fork/vfork and exec.
+inline void close_fds_from(unsigned first, bool cloexec) {
+    if (close_range(first, ~0U, cloexec ? 4U /* CLOSE_RANGE_CLOEXEC */ : 0U) == 0) return;
+    rlimit rl{};
+    rlim_t limit = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    if (limit > (1U << 20)) limit = 1U << 20;
+    for (rlim_t fd = first; fd < limit; ++fd) {
+        if (cloexec)
+            ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+        else
+            ::close(static_cast<int>(fd));
+    }
 }
 
 inline int pidfd_open(pid_t pid, unsigned flags) {

@@ -28,6 +28,32 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     wait || true
 }
 
+# Issue 18 item 11: nothing the parent opens (api.sock, its clients, the port driver's sockets,
+# signal and pid fds) lacks close-on-exec. Started with every fd above stderr closed, so that
+# whatever is open is ours.
+@test "every fd of the parent is close-on-exec" {
+    as_user perl -MPOSIX -e 'POSIX::close($_) for 3..1023; exec @ARGV or die' "$RK" \
+        --state-dir="$T/sd" --net=slirp4netns --disable-host-loopback --copy-up=/etc \
+        --port-driver=builtin -p 127.0.0.1:18498:80/tcp sleep infinity >/dev/null 2>&1 3>&- &
+    wait_for_file "$T/sd/api.sock"
+    PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
+    # one client connected to api.sock while we look
+    as_user perl -MIO::Socket::UNIX -e '$c = IO::Socket::UNIX->new(Peer => "'"$T/sd/api.sock"'") or die; print "up\n"; STDOUT->flush; sleep 10' >"$T/client" 3>&- &
+    for _ in $(seq 100); do grep -q up "$T/client" && break; sleep 0.05; done
+    local fd flags bad=""
+    for f in /proc/"$PARENT"/fdinfo/*; do
+        fd=${f##*/}
+        [ "$fd" -le 2 ] && continue
+        flags=$(awk '/^flags:/{print $2}' "$f" 2>/dev/null) || continue
+        [ -n "$flags" ] || continue
+        (( (8#$flags & 8#2000000) != 0 )) || bad="$bad $fd:$(readlink /proc/"$PARENT"/fd/"$fd")"
+    done
+    pkill -f "IO::Socket::UNIX->new\(Peer => \"$T" || true
+    kill "$PARENT"
+    wait || true
+    assert_equal "$bad" ""
+}
+
 @test "api.sock: private, after child_pid, removed on exit" {
     start_ours --net=none
     assert_equal "$(stat -c %a "$T/sd/api.sock")" 600

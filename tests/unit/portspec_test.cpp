@@ -148,3 +148,23 @@ TEST(PortSpec, GoNotation) {
 
 } // namespace
 } // namespace rk::port
+
+namespace rk::port {
+namespace {
+
+// Ports past int32 are named as written, never clamped (issue 18 item 11).
+TEST(PortSpec, FullWidthNumbersInErrors) {
+    auto p = parse_port_spec("127.0.0.1:4294967297:80/tcp");
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().context, "invalid ParentPort: 4294967297 (must be 1-65535)");
+    auto c = parse_port_spec("127.0.0.1:8080:-2147483649/tcp");
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().context, "invalid ChildPort: -2147483649 (must be 1-65535)");
+    auto ok = parse_port_spec("127.0.0.1:2147483647:80/tcp"); // parses; validation refuses
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(validate_port_spec(*ok, {}).error().context,
+              "invalid ParentPort: 2147483647 (must be 1-65535)");
+}
+
+} // namespace
+} // namespace rk::port
