@@ -189,9 +189,18 @@ void Session::on_read(beast::error_code ec) {
         return;
     }
     auto& req = parser_->get();
-    auto r = route(std::string_view(req.method_string().data(), req.method_string().size()),
-                   std::string_view(req.target().data(), req.target().size()), req.body(),
-                   server_.backend());
+    Response r;
+    try {
+        r = route(std::string_view(req.method_string().data(), req.method_string().size()),
+                  std::string_view(req.target().data(), req.target().size()), req.body(),
+                  server_.backend());
+    } catch (const std::exception& e) {
+        // A bug behind one request answers that request, and nothing else is affected.
+        util::log::error("api: internal error on {} {}: {}", std::string(req.method_string()),
+                         std::string(req.target()), e.what());
+        r = {500, "text/plain; charset=utf-8",
+             error_body(std::string("internal error: ") + e.what())};
+    }
     http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
     if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
     res.body() = std::move(r.body);

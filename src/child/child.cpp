@@ -26,6 +26,7 @@
 #include "sys/syscalls.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/thread.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -300,7 +301,8 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
         // The builtin port driver's dialer: connects inside our network namespace for the
         // parent. A thread, so that the supervisor loop below stays as it is; with
         // --detach-netns the thread joins the detached namespace and dials there.
-        std::thread([fd = st.dial_fd, ns = netns.release(), routing] {
+        int ns_fd = netns.release();
+        auto dialer = [fd = st.dial_fd, ns = ns_fd, routing] {
             if (ns >= 0 && ::setns(ns, CLONE_NEWNET) != 0) {
                 log::error("the port driver cannot join the detached network namespace: {}",
                            std::strerror(errno));
@@ -308,7 +310,11 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
             }
             if (ns >= 0) ::close(ns);
             port::builtin::serve_dial_requests(fd, routing);
-        }).detach();
+        };
+        if (auto s = util::start_detached("the port driver", std::move(dialer)); !s) {
+            log::error("{}", s.error().message());
+            return 1;
+        }
     }
 
     ::setenv("ROOTLESSKIT_STATE_DIR", st.state_dir.c_str(), 1);

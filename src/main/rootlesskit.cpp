@@ -3,6 +3,7 @@
 #include "child/child.hpp"
 #include "cli/flags.hpp"
 #include "parent/parent.hpp"
+#include "util/guard.hpp"
 #include "util/log.hpp"
 
 #include <cerrno>
@@ -22,7 +23,7 @@ static void ensure_stdio_open() {
         }
 }
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     namespace log = rk::util::log;
     ensure_stdio_open();
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -64,4 +65,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     return rk::parent::run(parsed->opts, rk::child::main);
+}
+
+int main(int argc, char** argv) {
+    return rk::util::guarded_main("rootlesskit", [&] { return run_main(argc, argv); });
 }

@@ -5,6 +5,7 @@
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
 #include "util/log.hpp"
+#include "util/thread.hpp"
 #include "util/strings.hpp"
 
 #include <fcntl.h>
@@ -132,7 +133,8 @@ util::Result<std::string> await_helper(SupervisedHelper& h, int ready_fd,
     collect();
     if (!output.empty()) util::log::debug("{}: {}", h.name, util::trim(output));
     // Its later output goes to the debug log; the thread ends when the helper does.
-    std::thread([fd = h.output.release(), name = h.name] {
+    int out = h.output.release();
+    auto drain = [fd = out, name = h.name] {
         ::fcntl(fd, F_SETFL, 0);
         char buf[4096];
         ssize_t n;
@@ -140,7 +142,11 @@ util::Result<std::string> await_helper(SupervisedHelper& h, int ready_fd,
             util::log::debug("{}: {}", name,
                              util::trim(std::string_view(buf, static_cast<size_t>(n))));
         ::close(fd);
-    }).detach();
+    };
+    if (auto s = util::start_detached("the output of " + h.name, std::move(drain)); !s) {
+        util::log::debug("{}", s.error().message()); // its output is then not logged
+        ::close(out);
+    }
     return got;
 }
 

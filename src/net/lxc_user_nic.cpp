@@ -17,6 +17,7 @@
 #include "sys/syscalls.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/thread.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -174,7 +175,7 @@ util::Status LxcUserNicDriver::configure_child(const std::string&) {
     }
     // Renewal, for the child's lifetime. Started from this thread, so that with --detach-netns
     // it inherits the detached namespace.
-    std::thread([this, lease]() mutable {
+    return util::start_detached("DHCP renewals", [this, lease]() mutable {
         for (;;) {
             // At 90% of the lease (in ms: a 1 s lease would give 0 in whole seconds), and
             // never sooner than 10 s after the last exchange, whatever the server says.
@@ -197,8 +198,7 @@ util::Status LxcUserNicDriver::configure_child(const std::string&) {
             else
                 lease = *r;
         }
-    }).detach();
-    return {};
+    });
 }
 
 std::vector<std::string> LxcUserNicDriver::resolvers() const {

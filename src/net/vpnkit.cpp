@@ -18,6 +18,7 @@
 #include "sys/syscalls.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/thread.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -116,8 +117,8 @@ util::Result<dhcp::Lease> dhcp_over_link(int fd, const dhcp::Mac& mac) {
 }
 
 // Copies frames from the tap to vpnkit and back until either side ends.
-void pump(int tap, int sock) {
-    std::thread([tap, sock] {
+util::Status pump(int tap, int sock) {
+    RK_TRY(util::start_detached("the vpnkit link", [tap, sock] {
         std::vector<uint8_t> buf(vmnet::kMaxFrame);
         for (;;) {
             ssize_t n = sys::retry_eintr([&] { return ::read(tap, buf.data(), buf.size()); });
@@ -140,8 +141,8 @@ void pump(int tap, int sock) {
             }
         }
         util::log::debug("vpnkit: tap -> socket copy ended");
-    }).detach();
-    std::thread([tap, sock] {
+    }));
+    return util::start_detached("the vpnkit link", [tap, sock] {
         std::vector<uint8_t> frame;
         for (;;) {
             uint8_t len[2];
@@ -153,7 +154,7 @@ void pump(int tap, int sock) {
                 break;
         }
         util::log::warn("vpnkit closed the link; the namespace has no network any more");
-    }).detach();
+    });
 }
 
 } // namespace
@@ -241,7 +242,7 @@ util::Status VpnkitDriver::configure_child(const std::string& payload) {
     RK_TRY(sys::netlink::link_set_address(dev, link.mac, plan_.ifname));
     auto sock = RK_TRY(sys::connect_unix(link.socket));
     RK_TRY_CTX(handshake(sock.get(), link.uuid), "vpnkit handshake (child)");
-    pump(tap.release(), sock.release()); // both live as long as the child
+    RK_TRY(pump(tap.release(), sock.release())); // both live as long as the child
     return configure_interface(plan_);
 }
 

@@ -6,6 +6,7 @@
 #include "netd/config.hpp"
 #include "netd/sandbox.hpp"
 #include "netd/stack.hpp"
+#include "util/guard.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -44,7 +45,7 @@ rk::util::Result<rk::util::Fd> listen_unix(const std::string& path) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     ::prctl(PR_SET_NAME, "rootlesskit-netd");
     // libslirp writes to host sockets whose peer may have gone: EPIPE, not death.
     ::signal(SIGPIPE, SIG_IGN);
@@ -71,4 +72,8 @@ int main(int argc, char** argv) {
     if (::write(ready.get(), "1", 1) != 1) return die("cannot signal readiness");
     ready.reset();
     return (*stack)->run();
+}
+
+int main(int argc, char** argv) {
+    return rk::util::guarded_main("rootlesskit-netd", [&] { return run_main(argc, argv); });
 }

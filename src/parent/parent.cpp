@@ -380,7 +380,16 @@ int Parent::wait_loop(boost::asio::io_context& io, net::Driver& driver) {
                            });
     };
     arm();
-    io.run();
+    // An exception from a handler (a bug, or an Asio call without an error_code) must not end
+    // the namespace: it is logged, and the loop carries on with the remaining work.
+    for (;;) {
+        try {
+            io.run();
+            break;
+        } catch (const std::exception& e) {
+            log::error("internal error in the event loop, carrying on: {}", e.what());
+        }
+    }
     return helper_dead ? 1 : code;
 }
 

@@ -1,6 +1,8 @@
 // Purpose: detached network namespaces (see netns.hpp).
 #include "sys/netns.hpp"
 
+#include "util/thread.hpp"
+
 #include <cerrno>
 #include <fcntl.h>
 #include <sched.h>
@@ -19,7 +21,7 @@ util::Result<util::Fd> create_bound_netns(const std::string& path) {
     util::Result<util::Fd> result = fail(util::plain_error("netns thread did not run"));
     // The thread's namespace lives on through the bind mount (and the returned fd) after the
     // thread has gone.
-    std::thread([&] {
+    RK_TRY(util::run_on_thread("a new network namespace", [&] {
         if (::unshare(CLONE_NEWNET) != 0) {
             result = fail(sys_error("cannot create a network namespace (unshare)"));
             return;
@@ -34,7 +36,7 @@ util::Result<util::Fd> create_bound_netns(const std::string& path) {
             return;
         }
         result = std::move(ns);
-    }).join();
+    }));
     if (!result) ::unlink(path.c_str());
     return result;
 }
@@ -42,13 +44,13 @@ util::Result<util::Fd> create_bound_netns(const std::string& path) {
 util::Status run_in_netns(int nsfd, const std::function<util::Status()>& fn) {
     if (nsfd < 0) return fn();
     util::Status result;
-    std::thread([&] {
+    RK_TRY(util::run_on_thread("the detached network namespace", [&] {
         if (::setns(nsfd, CLONE_NEWNET) != 0) {
             result = fail(sys_error("cannot join the detached network namespace (setns)"));
             return;
         }
         result = fn();
-    }).join();
+    }));
     return result;
 }
 

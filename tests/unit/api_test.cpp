@@ -1,9 +1,21 @@
 // Purpose: the REST API's routes and JSON documents (spec 3, 3.1, 15.3-15.4), and rootlessctl's
 // table layout (spec 2).
 #include "api/router.hpp"
+#include "api/server.hpp"
 #include "ctl/rootlessctl.hpp"
+#include "util/fd.hpp"
+#include "util/guard.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <cstdio>
 #include <gtest/gtest.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <thread>
+#include <unistd.h>
 
 namespace rk::api {
 namespace {
@@ -171,6 +183,61 @@ TEST(Ctl, TabwriterMatchesUpstream) {
     EXPECT_EQ(t, "ID    PROTO    PARENTIP     PARENTPORT    CHILDIP    CHILDPORT    \n"
                  "1     tcp      127.0.0.1    28080                    80           \n"
                  "5     tcp6     ::1          28084         ::1        84           \n");
+}
+
+} // namespace
+} // namespace rk::api
+
+namespace rk::api {
+namespace {
+
+// Sends one raw HTTP request on a fresh connection to `path`, returns all it reads back.
+std::string http_exchange(const std::string& path, const std::string& request) {
+    util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    EXPECT_EQ(::write(fd.get(), request.data(), request.size()),
+              static_cast<ssize_t>(request.size()));
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<size_t>(n));
+    return out;
+}
+
+// A backend that throws answers that request with a 500; the server goes on serving.
+TEST(ApiServer, ThrowingBackendGives500AndTheServerLives) {
+    char dir[] = "/tmp/rk-api-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    std::string path = std::string(dir) + "/api.sock";
+    boost::asio::io_context io;
+    Backend b;
+    b.info = []() -> Info { throw std::runtime_error("boom"); };
+    auto server = Server::listen(io, path, b);
+    ASSERT_TRUE(server) << server.error().message();
+    std::thread loop([&] {
+        auto guard = boost::asio::make_work_guard(io);
+        io.run();
+    });
+    auto r = http_exchange(path, "GET /v1/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(r.rfind("HTTP/1.1 500", 0), 0u) << r;
+    EXPECT_NE(r.find("{\"message\":\"internal error: boom\"}"), std::string::npos) << r;
+    r = http_exchange(path, "GET /v1/ports HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(r.rfind("HTTP/1.1 400", 0), 0u) << r;
+    boost::asio::post(io, [&] {
+        (*server)->close();
+        io.stop();
+    });
+    loop.join();
+    ::rmdir(dir);
+}
+
+TEST(GuardedMain, ExceptionsBecomeExitOne) {
+    EXPECT_EQ(util::guarded_main("t", [] { return 7; }), 7);
+    EXPECT_EQ(util::guarded_main("t", []() -> int { throw std::runtime_error("x"); }), 1);
+    EXPECT_EQ(util::guarded_main("t", []() -> int { throw 42; }), 1);
 }
 
 } // namespace

@@ -257,7 +257,10 @@ class Flow : public std::enable_shared_from_this<Flow> {
     // `backend` is non-blocking (the driver makes sure: splice(2) on a blocking socket would
     // stall the whole event loop).
     util::Status start(Fd backend) {
-        backend_.assign(backend.release());
+        boost::system::error_code ec;
+        backend_.assign(backend.get(), ec);
+        if (ec) return fail(util::sys_error(ec.value(), "watching a connection"));
+        (void)backend.release();
         up_.from = &client_;
         up_.to = &backend_;
         down_.from = &backend_;
@@ -382,7 +385,10 @@ class UdpFlow : public std::enable_shared_from_this<UdpFlow> {
     }
 
     void start(Fd backend) {
-        backend_.assign(backend.release());
+        boost::system::error_code ec;
+        backend_.assign(backend.get(), ec);
+        if (ec) return close(); // backend closes with its Fd
+        (void)backend.release();
         ready_ = true;
         for (const auto& d : queued_)
             send(d.data(), d.size());
@@ -444,14 +450,21 @@ class BuiltinDriver;
 // A published port: its listener and its live flows.
 class Port {
   public:
-    Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, PortSpec route, Fd listener)
-        : driver_(d), id_(id), spec_(std::move(spec)), route_(std::move(route)),
-          listener_(io, listener.release()), sweep_(io), pause_(io),
-          udp_(spec_.proto.rfind("udp", 0) == 0) {}
-    void start() {
-        if (!udp_) return accept();
+    Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, PortSpec route)
+        : driver_(d), id_(id), spec_(std::move(spec)), route_(std::move(route)), listener_(io),
+          sweep_(io), pause_(io), udp_(spec_.proto.rfind("udp", 0) == 0) {}
+    util::Status start(Fd listener) {
+        boost::system::error_code ec;
+        listener_.assign(listener.get(), ec);
+        if (ec) return fail(util::sys_error(ec.value(), "watching the listener"));
+        (void)listener.release();
+        if (!udp_) {
+            accept();
+            return {};
+        }
         receive();
         sweep();
+        return {};
     }
     void close() {
         boost::system::error_code ec;
@@ -547,9 +560,10 @@ class BuiltinDriver final : public port::Driver {
         // list-ports carry it, so a client never has to guess one that is free on the host.
         PortSpec bound = spec;
         if (spec.parent_port == 0) bound.parent_port = plain.parent_port = RK_TRY(local_port(fd));
-        int id = next_id_++;
-        auto p = std::make_unique<Port>(*this, io_, id, bound, plain, std::move(fd));
-        p->start();
+        int id = next_id_;
+        auto p = std::make_unique<Port>(*this, io_, id, bound, plain);
+        RK_TRY(p->start(std::move(fd)));
+        ++next_id_;
         if (spec.proto.rfind("tcp", 0) == 0) warm_up(dial_target(plain, gateway_));
         ports_.emplace(id, std::move(p));
         return PortStatus{id, bound};
@@ -699,7 +713,11 @@ class BuiltinDriver final : public port::Driver {
             if (::connect(fd, sa, len) == 0 || errno == EISCONN) return done(std::move(*sock));
             if (errno != EALREADY && errno != EINPROGRESS)
                 return done(fail(util::sys_error("connect")));
-            auto pending = std::make_shared<Desc>(io_, sock->release());
+            auto pending = std::make_shared<Desc>(io_);
+            boost::system::error_code aec;
+            pending->assign(sock->get(), aec);
+            if (aec) return done(fail(util::sys_error(aec.value(), "watching a connect")));
+            (void)sock->release();
             pending->async_wait(Desc::wait_write, [pending, done](boost::system::error_code ec) {
                 int err = ec ? ECANCELED : 0;
                 socklen_t elen = sizeof err;
