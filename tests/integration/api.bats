@@ -199,7 +199,7 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     [ -x "$GO_RK" ] || skip "Debian package rootlesskit not installed"
     as_user "$GO_RK" --state-dir="$T/go" sleep infinity >/dev/null 2>&1 &
     wait_for_file "$T/go/api.sock"
-    sleep 0.2
+    for _ in $(seq 100); do as_user "$CTL" --socket "$T/go/api.sock" info >/dev/null 2>&1 && break; sleep 0.05; done
     run as_user "$CTL" --socket "$T/go/api.sock" info
     assert_success
     assert_line '- REST API version: 1.1.1'
@@ -226,7 +226,7 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     # a client that connects and never finishes its request does not block others
     as_user bash -c "(printf 'GET /v1/info HTTP/1.1\r\nHost: x\r\n'; sleep 3) | timeout 4 nc -U $sock" >/dev/null 2>&1 &
     stalled=$!
-    sleep 0.3
+    for _ in $(seq 100); do ss -Hx state connected | grep -qF "$sock" && break; sleep 0.05; done
     run api -o /dev/null -w '%{http_code}' http://x/v1/info
     assert_output 200
     # 100 concurrent clients all get answers

@@ -43,10 +43,10 @@ modes=("" "--pidns" "--pidns --reaper=auto" "--pidns --reaper=true" "--pidns --r
 }
 
 @test "signals sent to rootlesskit reach the command, which may handle them" {
-    rk --state-dir="$T/sd" sh -c 'trap "echo got-term; exit 7" TERM; while :; do sleep 0.05; done' >"$T/out" &
+    rk --state-dir="$T/sd" sh -c 'trap "echo got-term; exit 7" TERM; echo trapping; while :; do sleep 0.05; done' >"$T/out" &
     pid=$!
     wait_for_file "$T/sd/child_pid"
-    sleep 0.2
+    for _ in $(seq 100); do grep -q trapping "$T/out" && break; sleep 0.05; done
     # $pid is runuser's; signal the rootlesskit parent itself (the oldest of the two processes
     # with this command line: the child is a clone of the parent)
     parent=$(pgrep -o -f "^$RK --state-dir=$T/sd")
@@ -55,7 +55,8 @@ modes=("" "--pidns" "--pidns --reaper=auto" "--pidns --reaper=true" "--pidns --r
     status=0; wait "$pid" || status=$?
     assert_equal "$status" 7
     run cat "$T/out"
-    assert_output got-term
+    assert_output "trapping
+got-term"
 }
 
 @test "command not found: exit 1 and a clear line" {

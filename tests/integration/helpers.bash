@@ -192,3 +192,26 @@ assert_stopped_helper_fails_fast() {
     kill "$parent"
     wait || true
 }
+
+# Runs "$@" every 50 ms until it succeeds, for up to 5 s; fails if it never does.
+poll_until() {
+    for _ in $(seq 100); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# Something listens on port $1 - TCP, or UDP with $2 = u - in this network namespace, or in
+# that of process $3 if given.
+listening() {
+    local ns=()
+    [ -n "${3:-}" ] && ns=(nsenter -t "$3" -n)
+    "${ns[@]}" ss -Hl"${2:-t}"n "sport = :$1" | grep -q .
+}
+wait_listen() { poll_until listening "$@" || { echo "nothing listens on port $1" >&2; return 1; }; }
+
+# Process $1's network namespace has an established TCP connection to port $2 (e.g. our end
+# of a forwarded flow, inside).
+connected_to() { nsenter -t "$1" -n ss -Htn state established "dport = :$2" | grep -q .; }
+wait_established_to() { poll_until connected_to "$@"; }

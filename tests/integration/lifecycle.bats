@@ -53,7 +53,7 @@ alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
         alive "$CHILD"
         alive "$TARGET"
         kill -9 "$PARENT"
-        sleep 2
+        for _ in $(seq 40); do alive "$CHILD" || alive "$TARGET" || break; sleep 0.05; done
         ! alive "$CHILD"
         ! alive "$TARGET"
         wait || true

@@ -78,7 +78,7 @@ check_interface() {
 @test "detach slirp4netns: TCP to host loopback via 10.0.2.2; --disable-host-loopback blocks it" {
     need slirp4netns
     timeout 20 nc -l 127.0.0.1 19111 >"$T/got" &
-    sleep 0.2
+    wait_listen 19111
     run rk --net=slirp4netns --detach-netns --copy-up=/etc \
         "$T/in-netns" sh -c 'echo via-gateway | nc -N -w 5 10.0.2.2 19111'
     assert_success
@@ -86,7 +86,7 @@ check_interface() {
     assert_equal "$(cat "$T/got")" via-gateway
 
     timeout 20 nc -l 127.0.0.1 19112 >"$T/got2" &
-    sleep 0.2
+    wait_listen 19112
     run rk --net=slirp4netns --detach-netns --disable-host-loopback --copy-up=/etc \
         "$T/in-netns" sh -c 'echo blocked | nc -N -w 3 10.0.2.2 19112'
     assert_failure
@@ -129,7 +129,7 @@ check_interface() {
 @test "detach slirp4netns --ipv6: fd00::/64 address inside, TCP to host ::1 via fd00::2" {
     need slirp4netns
     timeout 20 nc -6 -l ::1 19113 >"$T/got" &
-    sleep 0.2
+    wait_listen 19113
     run rk --net=slirp4netns --detach-netns --ipv6 --copy-up=/etc "$T/in-netns" sh -c '
         for i in $(seq 50); do ip -6 addr show dev tap0 scope global | grep -q fd00: && break; sleep 0.1; done
         ip -6 -o addr show dev tap0 scope global

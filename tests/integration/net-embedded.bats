@@ -8,7 +8,7 @@ load helpers
 
 start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
     timeout 10 nc -u -l 127.0.0.1 "$1" >"$T/got" &
-    sleep 0.2
+    wait_listen "$1" u
 }
 
 @test "embedded: tap0 with 10.0.2.100/24, gateway and DNS at 10.0.2.1, MTU 65520" {
@@ -44,14 +44,14 @@ start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
 
 @test "embedded: TCP to the host's loopback via 10.0.2.1; --disable-host-loopback blocks it" {
     timeout 20 nc -l 127.0.0.1 19611 >"$T/got" &
-    sleep 0.2
+    wait_listen 19611
     run rk --net=gvisor-tap-vsock --copy-up=/etc sh -c 'echo via-gateway | nc -N -w 5 10.0.2.1 19611'
     assert_success
     wait
     assert_equal "$(cat "$T/got")" via-gateway
 
     timeout 20 nc -l 127.0.0.1 19612 >"$T/got2" &
-    sleep 0.2
+    wait_listen 19612
     run rk --net=gvisor-tap-vsock --disable-host-loopback --copy-up=/etc \
         sh -c 'echo blocked | nc -N -w 3 10.0.2.1 19612'
     assert_failure

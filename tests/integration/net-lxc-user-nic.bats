@@ -84,7 +84,7 @@ assert_no_veth_left() {
 
 @test "lxc-user-nic: TCP to a server on the host's bridge address; host loopback out of reach" {
     timeout 20 nc -l "$BR_IP" 19211 >"$T/got" &
-    sleep 0.2
+    wait_listen 19211
     run rkl --copy-up=/etc sh -c "echo over-bridge | nc -N -w 5 $BR_IP 19211"
     assert_success
     # implied, said once
@@ -93,7 +93,7 @@ assert_no_veth_left() {
     assert_equal "$(cat "$T/got")" over-bridge
     # a server on the host's 127.0.0.1 cannot be reached through the bridge address
     timeout 20 nc -l 127.0.0.1 19212 >"$T/got2" &
-    sleep 0.2
+    wait_listen 19212
     run rkl --disable-host-loopback sh -c "echo blocked | nc -N -w 3 $BR_IP 19212"
     assert_failure
     kill %1 2>/dev/null || true

@@ -12,7 +12,7 @@ setup() {
 # The host's 127.0.0.1 is reachable inside at the gateway, 10.0.2.2, unless disabled.
 start_host_server() { # port
     timeout 20 nc -l 127.0.0.1 "$1" >"$T/got" &
-    sleep 0.2
+    wait_listen "$1"
 }
 
 @test "slirp4netns: tap0 with 10.0.2.100/24, default route via 10.0.2.2, MTU 65520" {
@@ -85,7 +85,7 @@ start_host_server() { # port
 
 @test "slirp4netns: --ipv6 gives an fd00::/64 address, fd00::3 DNS and TCP to host ::1 via fd00::2" {
     timeout 20 nc -6 -l ::1 19103 >"$T/got" &
-    sleep 0.2
+    wait_listen 19103
     run rk --net=slirp4netns --ipv6 --copy-up=/etc sh -c '
         for i in $(seq 50); do ip -6 addr show dev tap0 scope global | grep -q fd00: && break; sleep 0.1; done
         ip -6 -o addr show dev tap0 scope global; cat /etc/resolv.conf
@@ -159,7 +159,7 @@ start_s4_ports() {
         sh -c "(sleep 1; echo reply-from-inside) | nc -4 -u -l 5353 >$T/got & exec busybox httpd -f -p 80 -h $T" \
         >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
-    sleep 0.3
+    wait_listen 80 t "$(cat "$T/sd/child_pid")"
 }
 s4ctl() { as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$T/sd/api.sock" "$@"; }
 

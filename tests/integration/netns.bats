@@ -25,9 +25,10 @@ load helpers
     port=$((20000 + RANDOM % 10000))
     timeout 10 "$busybox" nc -l -p "$port" >/dev/null 2>&1 &
     host_nc=$!
-    sleep 0.2
+    wait_listen "$port"
     run rk --net=none bash -c "
-        $busybox nc -l -p 7777 > $T/got & sleep 0.3
+        $busybox nc -l -p 7777 > $T/got &
+        for i in \$(seq 100); do ss -Hltn 'sport = :7777' | grep -q . && break; sleep 0.05; done
         echo hello-lo > /dev/tcp/127.0.0.1/7777; wait
         cat $T/got
         if (echo x > /dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo host-reachable; else echo host-unreachable; fi"

@@ -19,17 +19,6 @@ stop_rk() {
     kill "$PARENT" 2>/dev/null || true
     wait || true
 }
-# Waits until something inside listens on TCP port $1 (or UDP with $2 = u).
-wait_inside() {
-    local child
-    child=$(cat "$T/sd/child_pid")
-    for _ in $(seq 100); do
-        nsenter -t "$child" -n ss -Hl${2:-t}n "sport = :$1" | grep -q . && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
 @test "a port whose server stalls costs only that port: the other answers at once" {
     echo fair >"$T/index.html"
     chmod 644 "$T/index.html"
@@ -37,8 +26,8 @@ wait_inside() {
     # on 81, and a normal one on 80
     start_rk "perl -MSocket -e 'socket(S, PF_INET, SOCK_STREAM, 0) or die; bind(S, sockaddr_in(81, INADDR_LOOPBACK)) or die; listen(S, 0); sleep 600' &
         exec busybox httpd -f -p 127.0.0.1:80 -h $T"
-    wait_inside 81
-    wait_inside 80
+    wait_listen 81 t "$(cat "$T/sd/child_pid")"
+    wait_listen 80 t "$(cat "$T/sd/child_pid")"
     ctl add-ports 127.0.0.1:18301:81/tcp
     ctl add-ports 127.0.0.1:18302:80/tcp
     # 200 clients of the stalled port, all held open
@@ -60,7 +49,7 @@ wait_inside() {
     echo recovered >"$T/index.html"
     chmod 644 "$T/index.html"
     start_rk "exec busybox httpd -f -p 127.0.0.1:80 -h $T"
-    wait_inside 80
+    wait_listen 80 t "$(cat "$T/sd/child_pid")"
     # The child's first sendmsg - its answer to the pool's first request for sockets - is
     # swallowed: strace reports success without making the call.
     strace -f -qq -o /dev/null -e trace=sendmsg -e inject=sendmsg:retval=8:when=1 \
@@ -84,7 +73,7 @@ wait_inside() {
 @test "UDP from 20000 source ports: the parent's fds stay bounded, the port keeps working" {
     # inside: a UDP echo server
     start_rk "exec perl -MSocket -e 'socket(S, PF_INET, SOCK_DGRAM, 0) or die; bind(S, sockaddr_in(5353, INADDR_LOOPBACK)) or die; while (my \$from = recv(S, my \$buf, 65536, 0)) { send(S, \$buf, 0, \$from) }'"
-    wait_inside 5353 u
+    wait_listen 5353 u "$(cat "$T/sd/child_pid")"
     ctl add-ports 127.0.0.1:18304:5353/udp
     local before
     before=$(ls /proc/"$PARENT"/fd | wc -l)

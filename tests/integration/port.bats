@@ -21,7 +21,7 @@ start_rk() {
         busybox httpd -f ${HTTPD_LOG:+-vv} -p 80 -h "$T" >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
     PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
-    sleep 0.2
+    wait_listen 80 t "$(cat "$T/sd/child_pid")"
 }
 stop_rk() {
     kill "$PARENT" 2>/dev/null || true
@@ -158,7 +158,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
         sh -c "for p in $base $((base + 1)) $((base + 2)); do busybox nc -l -p \$p & done; exec busybox httpd -f -vv -p 80 -h $T" \
         >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
-    sleep 0.2
+    wait_listen 80 t "$(cat "$T/sd/child_pid")"
     for cport in $base $((base + 1)) $((base + 2)); do
         run curl -sS -m 3 --local-port "$cport" "http://$a4:18189/index.html"
         [[ "$output" == *"bind failed"* ]] || break
@@ -189,7 +189,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     ctl add-ports 127.0.0.1:18190:80/tcp
     # a live connection: busybox httpd keeps it open while we send nothing
     exec 5<>/dev/tcp/127.0.0.1/18190
-    sleep 0.2
+    wait_established_to "$(cat "$T/sd/child_pid")" 80
     run ctl remove-ports 1
     assert_output 1
     # the live connection is closed: reading gives EOF at once
@@ -215,7 +215,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
 @test "a port already in use on the host fails start-up cleanly" {
     timeout 20 busybox nc -l -p 18191 >/dev/null 2>&1 &
     nc_pid=$!
-    sleep 0.2
+    wait_listen 18191
     run rk $NET_FLAGS --port-driver=builtin -p 0.0.0.0:18191:80/tcp true
     kill "$nc_pid" 2>/dev/null || true
     assert_failure 1
@@ -310,7 +310,11 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
         run bash -c "seq 1000 | xargs -P 200 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' http://127.0.0.1:18193/index.html | sort | uniq -c"
         assert_output --regexp '^ *1000 200$'
     done
-    sleep 0.5
+    # (closing flows settle within moments: poll for the bound, then check it)
+    for _ in $(seq 100); do
+        [ "$(( $(ls /proc/"$PARENT"/fd | wc -l) - fds_before ))" -le 112 ] && break
+        sleep 0.05
+    done
     # 3000 connections later, the only new fds are the pool of reusable pipes (at most 16
     # pairs) and spare namespace sockets (at most 16 + 64); a leak of even one fd per
     # connection would show thousands
@@ -348,7 +352,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     rk --state-dir="$T/sd" $NET_FLAGS --port-driver=builtin -p 127.0.0.1:18194:81/tcp \
         busybox nc -l -p 81 -e sh -c 'n=$(wc -c); echo "got $n bytes"' >/dev/null 2>&1 &
     wait_for_file "$T/sd/api.sock"
-    sleep 0.3
+    wait_listen 81 t "$(cat "$T/sd/child_pid")"
     run bash -c "printf 'hello world' | timeout 5 nc -N 127.0.0.1 18194"
     assert_success
     assert_output 'got 11 bytes'
@@ -365,7 +369,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
         skip "this kernel has no bbr"
     ctl add-ports 127.0.0.1:18199:80/tcp
     exec 5<>/dev/tcp/127.0.0.1/18199 # busybox httpd keeps it open while we send nothing
-    sleep 0.3
+    wait_established_to "$child" 80
     # inside, our socket to the server; on the host, the one we accepted from a loopback client
     run nsenter -t "$child" -n ss -Htin 'dport = :80'
     assert_output --regexp '(cubic|reno)'
@@ -401,7 +405,7 @@ start_echo() {
         sh -c "ulimit -Sn >$T/inner-limit; exec $CONNS serve 7000" >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
     PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
-    sleep 0.3
+    wait_listen 7000 t "$(cat "$T/sd/child_pid")"
 }
 CONNS=$RK_TEST_PREFIX/libexec/rootlesskit-cpp-test/rk-test-conns
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -415,7 +419,10 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
     assert_output "echoed 1000 of 1000, 0 closed"
     # the parent raised its own limit; the command inside keeps the user's
     assert_equal "$(cat "$T/inner-limit")" 1024
-    sleep 0.5
+    for _ in $(seq 100); do
+        [ "$(( $(ls /proc/"$PARENT"/fd | wc -l) - fds_before ))" -le 112 ] && break
+        sleep 0.05
+    done
     [ "$(( $(ls /proc/"$PARENT"/fd | wc -l) - fds_before ))" -le 112 ]
     stop_rk
 }
