@@ -206,7 +206,8 @@ std::optional<Version> parse_helper_version(std::string_view output) {
         bool digits = false;
         for (char c : word) {
             if (c >= '0' && c <= '9') {
-                cur = cur * 10 + (c - '0');
+                // A version part past a billion is not a version: saturate, never overflow.
+                cur = cur > 100000000 ? 1000000000 : cur * 10 + (c - '0');
                 digits = true;
             } else if (c == '.' || c == '_' || c == '-') {
                 if (!digits) break;

@@ -139,6 +139,11 @@ TEST(Versions, HelpersPrintTheirOwnWay) {
     ASSERT_TRUE(p);
     EXPECT_EQ(p->parts, (std::vector<long>{2023, 12, 4}));
     EXPECT_FALSE(parse_helper_version("pasta unknown version\nCopyright Red Hat\n"));
+    // a runaway number (found by fuzz_setuptool under UBSan) saturates instead of overflowing
+    auto big = parse_helper_version("x 5555555555555555555555.10\n");
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->parts.size(), 2u);
+    EXPECT_EQ(big->parts[1], 10);
     EXPECT_FALSE(parse_helper_version(""));
     auto k = parse_helper_version("6.18.44-fc-v595");
     ASSERT_TRUE(k);
