@@ -30,7 +30,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <fmt/format.h>
@@ -219,15 +218,8 @@ std::vector<pid_t> list_children() {
     while (dirent* e = ::readdir(d)) {
         auto pid = util::parse_u64(e->d_name);
         if (!pid) continue;
-        auto stat = sys::read_file(fmt::format("/proc/{}/stat", *pid));
-        if (!stat) continue;
-        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        auto paren = stat->rfind(')');
-        if (paren == std::string::npos) continue;
-        unsigned long ppid = 0;
-        char state = 0;
-        if (std::sscanf(stat->c_str() + paren + 1, " %c %lu", &state, &ppid) != 2) continue;
-        if (static_cast<pid_t>(ppid) == self && state != 'Z') out.push_back(static_cast<pid_t>(*pid));
+        auto ps = sys::read_proc_stat(static_cast<pid_t>(*pid));
+        if (ps && ps->ppid == self && ps->state != 'Z') out.push_back(static_cast<pid_t>(*pid));
     }
     ::closedir(d);
     return out;

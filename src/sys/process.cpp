@@ -5,6 +5,7 @@
 #include "sys/syscalls.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <fmt/format.h>
 #include <spawn.h>
@@ -100,6 +101,20 @@ rlim_t raise_nofile_limit() {
     if (lim.rlim_cur >= lim.rlim_max) return lim.rlim_cur;
     rlimit raised{lim.rlim_max, lim.rlim_max};
     return ::setrlimit(RLIMIT_NOFILE, &raised) == 0 ? raised.rlim_cur : lim.rlim_cur;
+}
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+    auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+    if (!stat) return std::nullopt;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    auto paren = stat->rfind(')');
+    if (paren == std::string::npos) return std::nullopt;
+    ProcStat ps;
+    long ppid = -1;
+    if (std::sscanf(stat->c_str() + paren + 1, " %c %ld", &ps.state, &ppid) != 2)
+        return std::nullopt;
+    ps.ppid = static_cast<pid_t>(ppid);
+    return ps;
 }
 
 } // namespace rk::sys

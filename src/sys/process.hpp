@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/fd.hpp"
 
+#include <optional>
 #include <string>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -34,6 +35,13 @@ util::Result<HelperResult> finish_helper(Helper& h);
 std::string describe_wait_status(int status);
 // "user defined signal 1", "terminated", ... (lower-case strsignal).
 std::string signal_description(int sig);
+
+// The state letter and parent of a process, from /proc/<pid>/stat; nullopt if it is gone.
+struct ProcStat {
+    char state = '?'; // R, S, D, T (stopped), t (traced), Z (zombie), ...
+    pid_t ppid = -1;
+};
+std::optional<ProcStat> read_proc_stat(pid_t pid);
 
 // Kills (SIGKILL) and reaps a child; for error paths.
 void kill_and_reap(pid_t pid);

@@ -6,6 +6,7 @@
 
 #include "util/error.hpp"
 
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -13,27 +14,34 @@
 
 namespace rk::util {
 
-// Runs `fn` on a new detached thread; `what` names it in the error.
+enum class ThreadEnd { Detach, Join };
+
+// Runs `fn` on a new thread, detached or waited for; `what` names it in the error.
 template <class F>
-Status start_detached(std::string_view what, F&& fn) {
+Status start_thread(std::string_view what, ThreadEnd end, F&& fn) {
     try {
-        std::thread(std::forward<F>(fn)).detach();
+        std::thread t(std::forward<F>(fn));
+        if (end == ThreadEnd::Join)
+            t.join();
+        else
+            t.detach();
     } catch (const std::system_error& e) {
         return fail(sys_error(e.code().value(), "cannot start a thread for " + std::string(what)));
     }
     return {};
 }
 
-// Runs `fn` on a new thread and waits for it (for work that must not change the calling
-// thread, e.g. a namespace switch).
+// A detached thread (it lives on by itself).
+template <class F>
+Status start_detached(std::string_view what, F&& fn) {
+    return start_thread(what, ThreadEnd::Detach, std::forward<F>(fn));
+}
+
+// A thread waited for: for work that must not change the calling thread, e.g. a namespace
+// switch.
 template <class F>
 Status run_on_thread(std::string_view what, F&& fn) {
-    try {
-        std::thread(std::forward<F>(fn)).join();
-    } catch (const std::system_error& e) {
-        return fail(sys_error(e.code().value(), "cannot start a thread for " + std::string(what)));
-    }
-    return {};
+    return start_thread(what, ThreadEnd::Join, std::forward<F>(fn));
 }
 
 } // namespace rk::util

@@ -10,7 +10,7 @@
 #include "sys/syscalls.hpp"
 #include "util/fd.hpp"
 
-#include "sys/fs.hpp"
+#include "sys/process.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -186,10 +186,9 @@ class Slirp4netnsPorts final : public port::Driver {
 
 util::Status check_running(const Helper& h) {
     if (h.pid <= 0) return {};
-    auto stat = sys::read_file(fmt::format("/proc/{}/stat", h.pid));
-    if (!stat) return {}; // reaped: the helper's death is reported by the event loop
-    auto paren = stat->rfind(')');
-    char state = paren != std::string::npos && paren + 2 < stat->size() ? (*stat)[paren + 2] : '?';
+    auto ps = sys::read_proc_stat(h.pid);
+    if (!ps) return {}; // reaped: the helper's death is reported by the event loop
+    const char state = ps->state;
     if (state == 'T' || state == 't')
         return fail(plain_error(
             fmt::format("{} (pid {}) is stopped and cannot change forwarded ports", h.name, h.pid),
