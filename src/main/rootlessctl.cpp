@@ -1,5 +1,6 @@
 // Purpose: the rootlessctl command - a client of rootlesskit's REST API.
 #include "ctl/rootlessctl.hpp"
+
 #include "util/guard.hpp"
 
 #include <string>

@@ -5,8 +5,8 @@
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
 #include "util/log.hpp"
-#include "util/thread.hpp"
 #include "util/strings.hpp"
+#include "util/thread.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

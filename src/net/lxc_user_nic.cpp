@@ -179,10 +179,10 @@ util::Status LxcUserNicDriver::configure_child(const std::string&) {
         for (;;) {
             // At 90% of the lease (in ms: a 1 s lease would give 0 in whole seconds), and
             // never sooner than 10 s after the last exchange, whatever the server says.
-            auto pause = std::chrono::duration_cast<std::chrono::milliseconds>(lease.duration) *
-                         9 / 10;
-            std::this_thread::sleep_for(std::max<std::chrono::milliseconds>(
-                pause, std::chrono::seconds(10)));
+            auto pause =
+                std::chrono::duration_cast<std::chrono::milliseconds>(lease.duration) * 9 / 10;
+            std::this_thread::sleep_for(
+                std::max<std::chrono::milliseconds>(pause, std::chrono::seconds(10)));
             auto r = dhcp::renew(ifname_, lease, kDhcpTimeout);
             if (!r) {
                 util::log::warn("DHCP renewal of {} failed: {}; retrying in 60 s", lease.address,

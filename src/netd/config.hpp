@@ -17,7 +17,7 @@ struct Config {
     in_addr network{}; // 10.0.2.0
     int prefix = 24;
     bool disable_host_loopback = false;
-    bool ipv6 = false; // fd00::/64 by router advertisement, as slirp4netns --enable-ipv6
+    bool ipv6 = false;      // fd00::/64 by router advertisement, as slirp4netns --enable-ipv6
     std::string api_socket; // --port-driver=gvisor-tap-vsock: slirp4netns-style JSON API
 };
 

@@ -4,11 +4,11 @@
 #include "sys/syscalls.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <slirp/libslirp.h>
 #include <sys/socket.h>

@@ -280,22 +280,19 @@ util::Result<int> Parent::start_and_wait() {
     std::unique_ptr<port::Driver> ports;
     if (opts_.port_driver == "builtin")
         ports = port::builtin::make_driver(io, std::move(dial_parent),
-                                           keep_source_ip
-                                               ? port::builtin::SourceIp::Preserve
-                                               : port::builtin::SourceIp::Loopback);
+                                           keep_source_ip ? port::builtin::SourceIp::Preserve
+                                                          : port::builtin::SourceIp::Loopback);
     if (opts_.port_driver == "slirp4netns") {
         auto info = driver->info();
         ports = port::slirp4netns::make_driver(sd.path() + "/.s4nn.sock",
-                                               info ? info->child_ip : std::string(),
-                                               "slirp4netns",
+                                               info ? info->child_ip : std::string(), "slirp4netns",
                                                {"slirp4netns", driver->helper_pid()});
     }
     if (opts_.port_driver == "gvisor-tap-vsock") {
         auto info = driver->info();
-        ports = port::slirp4netns::make_driver(net::netd_api_socket(sd.path()),
-                                               info ? info->child_ip : std::string(),
-                                               "gvisor-tap-vsock",
-                                               {"rootlesskit-netd", driver->helper_pid()});
+        ports = port::slirp4netns::make_driver(
+            net::netd_api_socket(sd.path()), info ? info->child_ip : std::string(),
+            "gvisor-tap-vsock", {"rootlesskit-netd", driver->helper_pid()});
     }
     if (ports) {
         for (const auto& p : opts_.publish) {
@@ -317,9 +314,9 @@ util::Result<int> Parent::start_and_wait() {
         i.child_pid = pid;
         i.network_driver = driver->info();
         if (ports)
-            i.port_driver = api::PortDriverInfo{ports->name(), ports->protos(),
-                                                ports->disallow_loopback_child_ip(),
-                                                ports->extra()};
+            i.port_driver =
+                api::PortDriverInfo{ports->name(), ports->protos(),
+                                    ports->disallow_loopback_child_ip(), ports->extra()};
         return i;
     };
     auto server = RK_TRY(api::Server::listen(io, sd.path() + "/api.sock", std::move(backend)));

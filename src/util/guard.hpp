@@ -8,8 +8,7 @@
 
 namespace rk::util {
 
-template <class F>
-int guarded_main(const char* prog, F&& body) noexcept {
+template <class F> int guarded_main(const char* prog, F&& body) noexcept {
     try {
         return body();
     } catch (const std::exception& e) {

@@ -17,8 +17,7 @@ namespace rk::util {
 enum class ThreadEnd { Detach, Join };
 
 // Runs `fn` on a new thread, detached or waited for; `what` names it in the error.
-template <class F>
-Status start_thread(std::string_view what, ThreadEnd end, F&& fn) {
+template <class F> Status start_thread(std::string_view what, ThreadEnd end, F&& fn) {
     try {
         std::thread t(std::forward<F>(fn));
         if (end == ThreadEnd::Join)
@@ -32,15 +31,13 @@ Status start_thread(std::string_view what, ThreadEnd end, F&& fn) {
 }
 
 // A detached thread (it lives on by itself).
-template <class F>
-Status start_detached(std::string_view what, F&& fn) {
+template <class F> Status start_detached(std::string_view what, F&& fn) {
     return start_thread(what, ThreadEnd::Detach, std::forward<F>(fn));
 }
 
 // A thread waited for: for work that must not change the calling thread, e.g. a namespace
 // switch.
-template <class F>
-Status run_on_thread(std::string_view what, F&& fn) {
+template <class F> Status run_on_thread(std::string_view what, F&& fn) {
     return start_thread(what, ThreadEnd::Join, std::forward<F>(fn));
 }
 

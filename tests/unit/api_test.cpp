@@ -80,8 +80,8 @@ TEST(Api, InfoIpv6AndExtra) {
     Info i;
     i.version = "v";
     i.network_driver = NetworkDriverInfo{"pasta", {"10.0.2.3"}, "10.0.2.100", false, true};
-    i.port_driver = PortDriverInfo{"builtin", {"tcp"}, false,
-                                   {{"sourceIPTransparentBackend", "fwmark"}, {"a", "<b>"}}};
+    i.port_driver = PortDriverInfo{
+        "builtin", {"tcp"}, false, {{"sourceIPTransparentBackend", "fwmark"}, {"a", "<b>"}}};
     auto json = to_json(i);
     EXPECT_EQ(json, "{\"apiVersion\":\"1.1.2\",\"version\":\"v\",\"stateDir\":\"\","
                     "\"childPID\":0,\"networkDriver\":{\"driver\":\"pasta\",\"dns\":["

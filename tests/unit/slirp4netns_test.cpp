@@ -4,10 +4,10 @@
 #include "net/vnet.hpp"
 #include "port/slirp4netns/driver.hpp"
 
+#include <csignal>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
-#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -10,8 +10,8 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
-#include <fmt/format.h>
 #include <cstring>
+#include <fmt/format.h>
 #include <linux/in6.h>
 #include <net/if.h>
 #include <netinet/tcp.h>
@@ -367,8 +367,8 @@ void serve_dial_requests(int sock, SourceRouting routing) {
                 continue;
             }
             // The client's address is usable only for TCP and the target's family.
-            bool from_client = req.src_family == req.family && req.type == SOCK_STREAM &&
-                               transparent(req.family);
+            bool from_client =
+                req.src_family == req.family && req.type == SOCK_STREAM && transparent(req.family);
             start(req, from_client ? From::Client : From::Namespace);
         }
         auto now = std::chrono::steady_clock::now();

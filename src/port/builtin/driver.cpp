@@ -750,22 +750,22 @@ class BuiltinDriver final : public port::Driver {
         if (watching_ || pending_.empty()) return;
         watching_ = true;
         deadlines_.expires_after(std::chrono::seconds(1));
-        deadlines_.async_wait([this, alive = std::weak_ptr<char>(alive_)](
-                                  boost::system::error_code ec) {
-            if (ec || alive.expired()) return;
-            watching_ = false;
-            auto now = std::chrono::steady_clock::now();
-            std::vector<uint32_t> late;
-            for (const auto& [seq, p] : pending_)
-                if (p.deadline <= now) late.push_back(seq);
-            if (!late.empty())
-                util::log::warn("builtin port driver: {} request(s) to the child went "
-                                "unanswered; giving up on them",
-                                late.size());
-            for (uint32_t seq : late)
-                fail_pending(seq, util::sys_error(ETIMEDOUT, "no answer from the child"));
-            watch_deadlines();
-        });
+        deadlines_.async_wait(
+            [this, alive = std::weak_ptr<char>(alive_)](boost::system::error_code ec) {
+                if (ec || alive.expired()) return;
+                watching_ = false;
+                auto now = std::chrono::steady_clock::now();
+                std::vector<uint32_t> late;
+                for (const auto& [seq, p] : pending_)
+                    if (p.deadline <= now) late.push_back(seq);
+                if (!late.empty())
+                    util::log::warn("builtin port driver: {} request(s) to the child went "
+                                    "unanswered; giving up on them",
+                                    late.size());
+                for (uint32_t seq : late)
+                    fail_pending(seq, util::sys_error(ETIMEDOUT, "no answer from the child"));
+                watch_deadlines();
+            });
     }
 
     void flush() {
@@ -883,14 +883,14 @@ void Port::accept_some() {
         ++*dialing_;
         driver_.dial(route_, SOCK_STREAM, &peer,
                      [flow, dialing = dialing_](util::Result<Fd> backend) {
-            --*dialing;
-            if (flow->closed()) return;
-            if (!backend) {
-                util::log::debug("builtin: {}", backend.error().message());
-                return flow->close(); // the client sees accept + close, as upstream
-            }
-            if (auto st = flow->start(std::move(*backend)); !st) flow->close();
-        });
+                         --*dialing;
+                         if (flow->closed()) return;
+                         if (!backend) {
+                             util::log::debug("builtin: {}", backend.error().message());
+                             return flow->close(); // the client sees accept + close, as upstream
+                         }
+                         if (auto st = flow->start(std::move(*backend)); !st) flow->close();
+                     });
     }
     asio::post(driver_.io_, [this, alive = std::weak_ptr<char>(alive_)] {
         if (!alive.expired()) accept_some();

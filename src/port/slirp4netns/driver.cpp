@@ -7,18 +7,17 @@
 #include "port/slirp4netns/driver.hpp"
 
 #include "sys/fdpass.hpp"
+#include "sys/process.hpp"
 #include "sys/syscalls.hpp"
 #include "util/fd.hpp"
-
-#include "sys/process.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
-#include <poll.h>
 #include <cstring>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -98,10 +97,10 @@ util::Result<std::string> call(const Helper& h, const std::string& path,
     RK_TRY(check_running(h));
     auto deadline = std::chrono::steady_clock::now() + kCallDeadline;
     auto late = [&] {
-        return fail(plain_error(
-            fmt::format("{} did not answer on its API socket within {} s", h.name,
-                        kCallDeadline.count()),
-            fmt::format("is {} overloaded or stopped? (pid {})", h.name, h.pid)));
+        return fail(
+            plain_error(fmt::format("{} did not answer on its API socket within {} s", h.name,
+                                    kCallDeadline.count()),
+                        fmt::format("is {} overloaded or stopped? (pid {})", h.name, h.pid)));
     };
     util::Fd fd = RK_TRY_CTX(sys::connect_unix(path), "the " + h.name + " API socket");
     size_t off = 0;
