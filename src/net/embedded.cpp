@@ -5,7 +5,8 @@
 //   prepare_child (child, in the namespace's netns): create the tap device and send its fd to
 //   the parent; the child keeps no copy.
 //   configure_parent: receive the fd; start netd supervised (helper.hpp) with the tap on fd 3
-//   and a readiness pipe on fd 4; netd sets libslirp up, enters its sandbox and says "1".
+//   and a readiness pipe on fd 4; netd sets libslirp up, enters its sandbox and says "1" ("2":
+//   without Landlock, which the user allowed with ROOTLESSKIT_NETD_WITHOUT_LANDLOCK - we warn).
 //   configure_child: the usual netlink set-up (gateway .1). With --ipv6 the kernel takes an
 //   fd00::/64 address and default route from libslirp's router advertisements (SLAAC).
 #include "net/embedded.hpp"
@@ -15,6 +16,7 @@
 #include "util/log.hpp"
 
 #include <climits>
+#include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -39,13 +41,18 @@ std::optional<std::string> find_netd() {
     return std::nullopt;
 }
 
-std::vector<std::string> netd_argv(const VirtualNet& plan, bool disable_host_loopback, bool ipv6,
-                                   const std::string& api_socket) {
+bool netd_without_landlock_allowed() {
+    const char* v = std::getenv("ROOTLESSKIT_NETD_WITHOUT_LANDLOCK");
+    return v && (std::string_view(v) == "1" || std::string_view(v) == "true");
+}
+
+std::vector<std::string> netd_argv(const VirtualNet& plan, const NetdArgs& args) {
     std::vector<std::string> v{"--mtu", std::to_string(plan.mtu), "--cidr",
                                plan.network + "/" + std::to_string(plan.prefix)};
-    if (disable_host_loopback) v.emplace_back("--disable-host-loopback");
-    if (ipv6) v.emplace_back("--ipv6");
-    if (!api_socket.empty()) v.insert(v.end(), {"--api-socket", api_socket});
+    if (args.disable_host_loopback) v.emplace_back("--disable-host-loopback");
+    if (args.ipv6) v.emplace_back("--ipv6");
+    if (args.without_landlock) v.emplace_back("--without-landlock");
+    if (!args.api_socket.empty()) v.insert(v.end(), {"--api-socket", args.api_socket});
     return v;
 }
 
@@ -85,13 +92,20 @@ util::Result<std::string> EmbeddedDriver::configure_parent(const ChildNetns& ns)
     if (::pipe2(ready, O_CLOEXEC) != 0) return fail(util::sys_error("pipe2"));
     util::Fd ready_r(ready[0]), ready_w(ready[1]);
     std::vector<std::string> argv{netd_};
-    for (auto& a :
-         netd_argv(plan_, opts_.disable_host_loopback, opts_.ipv6,
-                   opts_.port_driver == "gvisor-tap-vsock" ? netd_api_socket(ns.state_dir) : ""))
+    NetdArgs args;
+    args.disable_host_loopback = opts_.disable_host_loopback;
+    args.ipv6 = opts_.ipv6;
+    args.without_landlock = netd_without_landlock_allowed();
+    if (opts_.port_driver == "gvisor-tap-vsock") args.api_socket = netd_api_socket(ns.state_dir);
+    for (auto& a : netd_argv(plan_, args))
         argv.push_back(std::move(a));
     proc_ = RK_TRY(start_helper("rootlesskit-netd", std::move(argv), {tap.get(), ready_w.get()}));
     ready_w.reset();
-    RK_TRY(await_ready(proc_, ready_r.get(), std::chrono::seconds(30)));
+    std::string token = RK_TRY(await_ready(proc_, ready_r.get(), std::chrono::seconds(30)));
+    if (token == "2")
+        util::log::warn("the embedded network runs without Landlock, as "
+                        "ROOTLESSKIT_NETD_WITHOUT_LANDLOCK allows: only seccomp confines it, and "
+                        "it can read every file you can");
     return std::string();
 }
 

@@ -2,7 +2,8 @@
 // stack in its parent process; we run libslirp (the stack inside slirp4netns and QEMU) in
 // rootlesskit-netd, a sandboxed process of ours (src/netd), with upstream's user-visible
 // contract: 10.0.2.0/24 by default, gateway and DNS at .1, the child at .100, MTU 65520, the
-// host's loopback at the gateway unless --disable-host-loopback, no IPv6.
+// host's loopback at the gateway unless --disable-host-loopback. Beyond upstream, --ipv6 gives
+// fd00::/64 as slirp4netns does.
 // The child creates the tap device and passes its fd to the parent, which hands it to netd.
 #pragma once
 
@@ -13,9 +14,19 @@ namespace rk::net {
 // Where rootlesskit-netd is: next to our binary (build tree) or in ../libexec/rootlesskit.
 std::optional<std::string> find_netd();
 
+// Whether the user allows netd to run without Landlock where the kernel lacks it:
+// ROOTLESSKIT_NETD_WITHOUT_LANDLOCK=1 (or "true"). Off by default: netd then refuses to start.
+bool netd_without_landlock_allowed();
+
+struct NetdArgs {
+    bool disable_host_loopback = false;
+    bool ipv6 = false;
+    bool without_landlock = false;
+    std::string api_socket; // empty: no port-driver API
+};
+
 // netd's command line without argv[0].
-std::vector<std::string> netd_argv(const VirtualNet& plan, bool disable_host_loopback, bool ipv6,
-                                   const std::string& api_socket);
+std::vector<std::string> netd_argv(const VirtualNet& plan, const NetdArgs& args);
 
 class EmbeddedDriver final : public UserModeDriver {
   public:

@@ -40,6 +40,8 @@ util::Result<Config> parse_config(const std::vector<std::string>& args) {
             c.disable_host_loopback = true;
         } else if (a == "--ipv6") {
             c.ipv6 = true;
+        } else if (a == "--without-landlock") {
+            c.without_landlock = true;
         } else if (a == "--api-socket") {
             c.api_socket = RK_TRY(value());
             if (c.api_socket.empty() || c.api_socket[0] != '/')

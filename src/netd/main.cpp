@@ -2,7 +2,7 @@
 // on the namespace's tap device, in a process of its own so that packets crafted inside the
 // namespace are parsed away from api.sock and the port listeners, and sandboxed before the
 // first packet. Started by rootlesskit only: fd 3 is the tap device, fd 4 a pipe on which
-// "1" says ready; arguments in config.hpp.
+// "1" says ready ("2": ready, but without Landlock, as the user allowed); arguments in config.hpp.
 #include "netd/config.hpp"
 #include "netd/sandbox.hpp"
 #include "netd/stack.hpp"
@@ -47,6 +47,9 @@ rk::util::Result<rk::util::Fd> listen_unix(const std::string& path) {
 
 static int run_main(int argc, char** argv) {
     ::prctl(PR_SET_NAME, "rootlesskit-netd");
+    // Die with the process that started us. rootlesskit sets this before exec already; set here
+    // too it also holds when something runs in between (a wrapper such as strace).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // libslirp writes to host sockets whose peer may have gone: EPIPE, not death.
     ::signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -65,11 +68,11 @@ static int run_main(int argc, char** argv) {
     }
     auto stack = rk::netd::Stack::create(*cfg, std::move(tap), std::move(api));
     if (!stack) return die(stack.error().message());
-    auto warning = rk::netd::enter_sandbox();
-    if (!warning) return die("cannot enter the sandbox: " + warning.error().message());
-    if (!warning->empty())
-        std::fprintf(stderr, "rootlesskit-netd: warning: %s\n", warning->c_str());
-    if (::write(ready.get(), "1", 1) != 1) return die("cannot signal readiness");
+    auto sandbox = rk::netd::enter_sandbox(cfg->without_landlock);
+    if (!sandbox) return die("cannot enter the sandbox: " + sandbox.error().message());
+    // "1": ready in the full sandbox; "2": ready without Landlock (rootlesskit warns).
+    const char* token = sandbox->landlock ? "1" : "2";
+    if (::write(ready.get(), token, 1) != 1) return die("cannot signal readiness");
     ready.reset();
     return (*stack)->run();
 }

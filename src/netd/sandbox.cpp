@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/landlock.h>
 #include <seccomp.h>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -59,11 +61,10 @@ util::Status allow_read(int ruleset, const std::string& dir) {
     return {};
 }
 
-util::Result<std::string> enter_landlock() {
+// Returns false when the kernel has no Landlock (not built in, or not in the lsm= list).
+util::Result<bool> enter_landlock() {
     long abi = landlock_abi();
-    if (abi < 1)
-        return std::string("Landlock is not available (") + std::strerror(errno) +
-               "): the network process can read the whole file system";
+    if (abi < 1) return false;
     struct Attr { // landlock_ruleset_attr of the newest ABI we use, filled per the running one
         uint64_t handled_access_fs;
         uint64_t handled_access_net;
@@ -87,7 +88,27 @@ util::Result<std::string> enter_landlock() {
     }
     if (::syscall(SYS_landlock_restrict_self, rs.get(), 0) != 0)
         return fail(util::sys_error("landlock_restrict_self"));
-    return std::string();
+    // Belt and braces: the root directory is outside every rule, so reading it must fail now.
+    if (util::Fd probe(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)); probe || errno != EACCES)
+        return fail(plain_error("Landlock did not take effect: \"/\" can still be read"));
+    return true;
+}
+
+// `name` (its flags in argument `flags_arg`) allowed when the flags ask for reading only; each
+// write mode (the rules are disjoint from the allowing one) gets EPERM.
+util::Status allow_read_only_open(scmp_filter_ctx ctx, const char* name, unsigned flags_arg) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) return {}; // not on this architecture (open on arm64)
+    auto masked = [flags_arg](scmp_datum_t mask, scmp_datum_t value) {
+        return scmp_arg_cmp{flags_arg, SCMP_CMP_MASKED_EQ, mask, value};
+    };
+    const scmp_datum_t writes = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
+    int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, masked(writes, 0));
+    for (scmp_datum_t bit : {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND})
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(kSeccompDenied), nr, 1, masked(bit, bit));
+    if (rc != 0) return fail(plain_error(std::string("seccomp_rule_add ") + name));
+    return {};
 }
 
 util::Status enter_seccomp() {
@@ -122,9 +143,6 @@ util::Status enter_seccomp() {
                                            "poll",
                                            "ppoll",
                                            "fcntl",
-                                           "ioctl",
-                                           "openat",
-                                           "open",
                                            "newfstatat",
                                            "fstat",
                                            "stat",
@@ -162,6 +180,7 @@ util::Status enter_seccomp() {
                                            "rseq",
                                            "set_robust_list",
                                            "prlimit64",
+                                           "sigaltstack", // sanitizer runtimes, at exit
                                            "sysinfo"};
     for (const char* name : kAllowed) {
         int nr = seccomp_syscall_resolve_name(name);
@@ -174,6 +193,17 @@ util::Status enter_seccomp() {
         if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
                              SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(domain))) != 0)
             return fail(plain_error("seccomp_rule_add socket"));
+    // Files: read-only opens only (libslirp reads /etc/resolv.conf); a write mode gets EPERM.
+    // ioctl: FIONREAD only (libslirp asks how much a socket holds); any other request - the tun
+    // device's among them - gets EPERM. An errno, unlike the kill above, leaves a library that
+    // merely probes running, and tells the two apart from Landlock's EACCES.
+    RK_TRY(allow_read_only_open(ctx, "openat", 2));
+    RK_TRY(allow_read_only_open(ctx, "open", 1));
+    if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                         SCMP_A1_32(SCMP_CMP_EQ, FIONREAD)) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(kSeccompDenied), SCMP_SYS(ioctl), 1,
+                         SCMP_A1_32(SCMP_CMP_NE, FIONREAD)) != 0)
+        return fail(plain_error("seccomp_rule_add ioctl"));
     if (int rc = seccomp_load(ctx); rc != 0)
         return fail(util::Error{-rc, "cannot load the seccomp filter", ""});
     return {};
@@ -181,12 +211,20 @@ util::Status enter_seccomp() {
 
 } // namespace
 
-util::Result<std::string> enter_sandbox() {
+util::Result<Sandbox> enter_sandbox(bool allow_without_landlock) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return fail(util::sys_error("PR_SET_NO_NEW_PRIVS"));
-    std::string warning = RK_TRY(enter_landlock());
+    Sandbox s;
+    s.landlock = RK_TRY(enter_landlock());
+    if (!s.landlock && !allow_without_landlock)
+        return fail(plain_error(
+            fmt::format("the kernel has no Landlock ({}), which confines the embedded network's "
+                        "file access",
+                        std::strerror(errno)),
+            "use a kernel with Landlock (5.13 or newer, \"landlock\" in lsm=), another --net "
+            "driver, or set ROOTLESSKIT_NETD_WITHOUT_LANDLOCK=1 to run it under seccomp alone"));
     RK_TRY(enter_seccomp());
-    return warning;
+    return s;
 }
 
 } // namespace rk::netd

@@ -3,10 +3,21 @@
 #include "netd/api.hpp"
 #include "netd/config.hpp"
 #include "netd/rewrite.hpp"
+#include "netd/sandbox.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <nlohmann/json.hpp>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace rk::netd {
 namespace {
@@ -136,6 +147,10 @@ TEST(NetdConfig, ParsesAndRejects) {
     auto v6 = parse_config({"--cidr", "10.0.7.0/24", "--ipv6"});
     ASSERT_TRUE(v6) << v6.error().message();
     EXPECT_TRUE(v6->ipv6);
+    EXPECT_FALSE(v6->without_landlock);
+    auto nl = parse_config({"--cidr", "10.0.7.0/24", "--without-landlock"});
+    ASSERT_TRUE(nl) << nl.error().message();
+    EXPECT_TRUE(nl->without_landlock);
     EXPECT_FALSE(parse_config({}));                        // --cidr required
     EXPECT_FALSE(parse_config({"--cidr", "10.0.7.1/24"})); // host bits
     EXPECT_FALSE(parse_config({"--cidr", "10.0.7.0/30"})); // no room for .100
@@ -197,5 +212,59 @@ TEST(NetdApi, AddListRemoveLikeSlirp4netns) {
         EXPECT_TRUE(json::parse(api.handle(bad)).contains("error")) << bad;
 }
 
+// Runs `body` in a child that entered the sandbox; returns its wait status.
+template <typename F> int in_sandbox(F body) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        auto s = enter_sandbox(false);
+        if (!s || !s->landlock) _exit(100);
+        _exit(body());
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return st;
+}
+
+bool kernel_has_landlock() {
+    return syscall(SYS_landlock_create_ruleset, nullptr, 0, 1 /* VERSION */) >= 1;
+}
+
+// Each check a distinct exit code, so a failure names the property that broke.
+TEST(NetdSandbox, ReadsEtcOnlyOpensReadOnlyAndAllowsOnlyFionread) {
+    if (!kernel_has_landlock()) GTEST_SKIP() << "no Landlock in this kernel";
+    int st = in_sandbox([] {
+        int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return 1; // reading /etc is what libslirp needs
+        close(fd);
+        if (open("/etc/passwd", O_WRONLY | O_CLOEXEC) >= 0 || errno != kSeccompDenied) return 2;
+        if (open("/etc/x", O_RDONLY | O_CREAT, 0600) >= 0 || errno != kSeccompDenied) return 3;
+        if (open("/etc/passwd", O_RDWR | O_APPEND) >= 0 || errno != kSeccompDenied) return 4;
+        // Outside /etc, Landlock refuses even reading (seccomp lets a read-only open through).
+        if (open("/tmp", O_RDONLY | O_DIRECTORY) >= 0 || errno != EACCES) return 5;
+        if (open("/proc/self/status", O_RDONLY) >= 0 || errno != EACCES) return 6;
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0) return 7;
+        int n = -1;
+        if (ioctl(s, FIONREAD, &n) != 0 || n != 0) return 8;
+        ifreq ifr{};
+        std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 || errno != kSeccompDenied) return 9;
+        return 0;
+    });
+    ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
+    EXPECT_EQ(WEXITSTATUS(st), 0) << "check " << WEXITSTATUS(st) << " failed";
+}
+
+TEST(NetdSandbox, KillsOnSocketsOtherThanIp) {
+    if (!kernel_has_landlock()) GTEST_SKIP() << "no Landlock in this kernel";
+    for (int domain : {AF_UNIX, AF_NETLINK, AF_PACKET}) {
+        int st = in_sandbox([domain] {
+            socket(domain, SOCK_DGRAM, 0);
+            return 0;
+        });
+        ASSERT_TRUE(WIFSIGNALED(st)) << "domain " << domain << " exit " << WEXITSTATUS(st);
+        EXPECT_EQ(WTERMSIG(st), SIGSYS) << "domain " << domain;
+    }
+}
 } // namespace
 } // namespace rk::netd
