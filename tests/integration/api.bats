@@ -268,7 +268,7 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
 }
 
 @test "api.sock out of fds: no spin, and it answers again once the clients leave" {
-    as_user sh -c 'ulimit -n 48 && exec "$@"' sh "$RK" --state-dir="$T/sd" --net=none \
+    as_user sh -c 'ulimit -n 48 && exec "$@"' sh "$RK" --state-dir="$T/sd" --debug --net=none \
         sleep infinity >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
     PARENT=$(pgrep -o -f "^$RK --state-dir=$T/sd")
@@ -276,7 +276,8 @@ api() { as_user curl -sS --max-time 10 --unix-socket "$T/sd/api.sock" "$@"; }
     # more idle clients than the parent has fds left: the rest wait in the backlog
     as_user bash -c "for i in \$(seq 60); do sleep 5 | timeout 4 nc -U $sock >/dev/null 2>&1 & done; wait" &
     clients=$!
-    sleep 1.5
+    # out of fds: accept failed (and is retried 100 ms later, not at once)
+    poll_until grep -q 'api: accept: Too many open files' "$T/rk.err"
     ticks=$(awk '{print $14 + $15}' "/proc/$PARENT/stat")
     sleep 2
     # a server retrying accept at once would burn the whole 2 s (200 ticks)

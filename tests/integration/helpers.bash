@@ -104,7 +104,8 @@ lookup_via_driver_dns() {
     dnsmasq --no-daemon --listen-address="$DNS_ADDR" --bind-interfaces --port=53 --no-resolv \
         --no-hosts --address=/rk-dns-test.example/192.0.2.123 --user=root 2>"$T/dnsmasq.log" &
     local dns=$!
-    sleep 0.3
+    poll_until sh -c "ss -Hlun 'src $DNS_ADDR and sport = :53' | grep -q ." ||
+        { cat "$T/dnsmasq.log" >&2; return 1; }
     run unshare -m sh -c "mount --bind '$T/resolv.host' /etc/resolv.conf && \
         runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK $* getent hosts rk-dns-test.example"
     kill "$dns"
@@ -201,6 +202,10 @@ poll_until() {
     done
     return 1
 }
+
+# wait_listen (below) as shell text for scripts that run elsewhere (another namespace, sh -c):
+# "$SH_WAIT_LISTEN; wait_listen PORT" waits up to 5 s for a TCP listener on PORT there.
+SH_WAIT_LISTEN='wait_listen() { for _ in $(seq 100); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.05; done; return 1; }'
 
 # Something listens on port $1 - TCP, or UDP with $2 = u - in this network namespace, or in
 # that of process $3 if given.

@@ -149,12 +149,17 @@ alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
     cat >"$T/int.sh" <<'SCRIPT'
 n=0
 trap 'n=$((n+1))' INT
+echo armed
 sleep 2 &
 wait
 sleep 1
 echo "ints=$n"
 SCRIPT
-    (sleep 1; printf '\003'; sleep 2.5) | as_user script -qfec "$RK sh $T/int.sh" /dev/null >"$T/out" 2>&1 || true
+    # ^C once the trap is set; the terminal stays open until the script has reported.
+    (poll_until grep -q armed "$T/out"
+        printf '\003'
+        for _ in $(seq 100); do grep -q ints= "$T/out" && break; sleep 0.05; done) |
+        as_user script -qfec "$RK sh $T/int.sh" /dev/null >"$T/out" 2>&1 || true
     run cat "$T/out"
     assert_output --partial 'ints=1'
 }

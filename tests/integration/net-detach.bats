@@ -103,12 +103,13 @@ check_interface() {
     run unshare -n sh -c "ip link set lo up && ip link add rkv0 type veth peer name rkv1 &&
         ip addr add 203.0.113.1/24 dev rkv0 && ip link set rkv0 up && ip link set rkv1 up &&
         ip route add default via 203.0.113.254 || exit 99
-        (timeout 10 nc -l 127.0.0.1 19411 >$T/got &) ; sleep 0.2
+        $SH_WAIT_LISTEN
+        (timeout 10 nc -l 127.0.0.1 19411 >$T/got &) ; wait_listen 19411
         $rkcmd $T/in-netns sh -c 'echo via-gateway | nc -N -w 5 10.0.2.2 19411' || exit 1
-        (timeout 10 nc -l 127.0.0.1 19412 >$T/got2 &) ; sleep 0.2
+        (timeout 10 nc -l 127.0.0.1 19412 >$T/got2 &) ; wait_listen 19412
         ! $rkcmd --disable-host-loopback $T/in-netns sh -c 'echo blocked | nc -N -w 3 10.0.2.2 19412'"
     assert_success
-    sleep 0.2
+    wait_for_file -s "$T/got"
     assert_equal "$(cat "$T/got")" via-gateway
     assert_equal "$(cat "$T/got2")" ''
     pkill -f "nc -l 127.0.0.1 1941[12]" || true

@@ -48,13 +48,13 @@ in_test_netns() { # script
 @test "pasta: TCP to the host's loopback via 10.0.2.2; --disable-host-loopback blocks it" {
     command -v ip >/dev/null || skip "iproute2 is not installed"
     local rkcmd="runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --copy-up=/etc --net=pasta"
-    run in_test_netns "(timeout 10 nc -l 127.0.0.1 19401 >$T/got &) ; sleep 0.2;
+    run in_test_netns "$SH_WAIT_LISTEN; (timeout 10 nc -l 127.0.0.1 19401 >$T/got &) ; wait_listen 19401;
         $rkcmd sh -c 'echo via-gateway | nc -N -w 5 10.0.2.2 19401'"
     assert_success
-    sleep 0.2
+    wait_for_file -s "$T/got"
     assert_equal "$(cat "$T/got")" via-gateway
 
-    run in_test_netns "(timeout 10 nc -l 127.0.0.1 19402 >$T/got2 &) ; sleep 0.2;
+    run in_test_netns "$SH_WAIT_LISTEN; (timeout 10 nc -l 127.0.0.1 19402 >$T/got2 &) ; wait_listen 19402;
         $rkcmd --disable-host-loopback sh -c 'echo blocked | nc -N -w 3 10.0.2.2 19402'"
     assert_failure
     assert_equal "$(cat "$T/got2")" ''

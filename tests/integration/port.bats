@@ -323,6 +323,15 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     child=$(cat "$T/sd/child_pid")
     # the child's dialer closes its copies too
     [ "$(ls /proc/"$child"/fd | wc -l)" -lt 20 ]
+    # Exactly: no socket of a finished flow is left with the parent, on either side (the host
+    # side, or the namespace side the child passed it). Spare sockets are unconnected and do
+    # not show; listeners are excluded by the state filter.
+    flow_sockets() {
+        { ss -Htanp state connected; nsenter -t "$child" -n ss -Htanp state connected; } |
+            grep -c "pid=$PARENT," || true
+    }
+    no_flow_sockets() { [ "$(flow_sockets)" = 0 ]; }
+    poll_until no_flow_sockets || { echo "flow sockets left: $(flow_sockets)" >&2; false; }
     stop_rk
 }
 
@@ -383,11 +392,13 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
 @test "UDP round trip through the builtin driver (v4 and v6)" {
     for spec in "127.0.0.1:18195:5353/udp 127.0.0.1 18195 -4" "[::1]:18196:[::1]:5353/udp6 ::1 18196 -6"; do
         set -- $spec
-        rm -rf "$T/sd"
-        # inside: receive one datagram, then answer the sender
+        rm -rf "$T/sd" "$T/got"
+        # inside: receive one datagram, then (once it is in the file) answer the sender
         rk --state-dir="$T/sd" $NET_FLAGS --pidns --port-driver=builtin -p "$1" \
-            sh -c "(sleep 1; echo reply-from-inside) | nc $4 -u -l 5353 > $T/got" >/dev/null 2>&1 &
+            sh -c "(until [ -s $T/got ]; do sleep 0.05; done; echo reply-from-inside) | nc $4 -u -l 5353 > $T/got" >/dev/null 2>&1 &
         wait_for_file "$T/sd/api.sock"
+        wait_for_file -s "$T/sd/child_pid"
+        wait_listen 5353 u "$(cat "$T/sd/child_pid")"
         run bash -c "(echo hello-udp; sleep 2) | timeout 3 nc -u $2 $3"
         assert_output reply-from-inside
         assert_equal "$(cat "$T/got")" hello-udp

@@ -13,10 +13,15 @@ load helpers
 @test "the reaper reaps a zombie left by the command" {
     # sh forks a child that forks a grandchild and exits at once: the grandchild is
     # reparented to PID 1 (our child) and must not stay a zombie.
-    run rk --pidns sh -c '(sleep 0.2 & exec true); sleep 0.8; ps -eo stat,comm | grep -c "^Z" || true'
+    # Once the grandchild has exited: with the reaper its zombie goes (polled for up to 2 s),
+    # without it one stays.
+    local gone='while ps -eo stat,comm | grep -q "^[^Z][^ ]* *sleep$"; do sleep 0.05; done'
+    local zombies='ps -eo stat | grep -c "^Z"'
+    run rk --pidns sh -c "(sleep 0.2 & exec true); $gone
+        for i in \$(seq 40); do [ \$($zombies) = 0 ] && break; sleep 0.05; done; $zombies || true"
     assert_success
     assert_output 0
-    run rk --pidns --reaper=false sh -c '(sleep 0.2 & exec true); sleep 0.8; ps -eo stat,comm | grep -c "^Z" || true'
+    run rk --pidns --reaper=false sh -c "(sleep 0.2 & exec true); $gone; $zombies || true"
     assert_success
     assert_output 1
 }
