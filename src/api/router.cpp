@@ -4,6 +4,7 @@
 #include "util/strings.hpp"
 
 #include <fmt/format.h>
+#include <optional>
 
 namespace rk::api {
 
@@ -30,43 +31,55 @@ Response no_port_driver() {
 
 } // namespace
 
-Response route(std::string_view method, std::string_view target, std::string_view body,
-               const Backend& b) {
+void route_async(std::string_view method, std::string_view target, std::string_view body,
+                 const Backend& b, std::function<void(Response)> done) {
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/v1/info") {
-        if (method != "GET") return not_allowed();
-        return {200, kJson, to_json(b.info())};
+        if (method != "GET") return done(not_allowed());
+        return done({200, kJson, to_json(b.info())});
     }
     if (path == "/v1/ports") {
         if (method == "GET") {
-            if (!b.ports) return no_port_driver();
-            return {200, kJson, to_json(b.ports->list())};
+            if (!b.ports) return done(no_port_driver());
+            return done({200, kJson, to_json(b.ports->list())});
         }
         if (method == "POST") {
-            if (!b.ports) return no_port_driver();
+            if (!b.ports) return done(no_port_driver());
             auto spec = parse_port_spec_json(body);
-            if (!spec) return error(400, spec.error().context);
-            auto st = b.ports->add(*spec);
-            if (!st) return error(400, st.error().message());
-            return {201, kJson, to_json(*st)};
+            if (!spec) return done(error(400, spec.error().context));
+            return b.ports->add_async(*spec, [done = std::move(done)](auto st) {
+                if (!st) return done(error(400, st.error().message()));
+                done({201, kJson, to_json(*st)});
+            });
         }
-        return not_allowed();
+        return done(not_allowed());
     }
     const std::string_view prefix = "/v1/ports/";
     if (util::starts_with(path, prefix) && path.size() > prefix.size() &&
         path.find('/', prefix.size()) == std::string_view::npos) {
-        if (method != "DELETE") return not_allowed();
-        if (!b.ports) return no_port_driver();
+        if (method != "DELETE") return done(not_allowed());
+        if (!b.ports) return done(no_port_driver());
         std::string_view id_text = path.substr(prefix.size());
         auto id = util::parse_i64(id_text);
         if (!id || *id < INT32_MIN || *id > INT32_MAX)
-            return error(400, fmt::format("bad id {}: strconv.Atoi: parsing \"{}\": invalid syntax",
-                                          id_text, id_text));
-        if (auto st = b.ports->remove(static_cast<int>(*id)); !st)
-            return error(400, st.error().message());
-        return {200, "", ""};
+            return done(error(400, fmt::format("bad id {}: strconv.Atoi: parsing \"{}\": invalid "
+                                               "syntax",
+                                               id_text, id_text)));
+        return b.ports->remove_async(static_cast<int>(*id), [done = std::move(done)](auto st) {
+            if (!st) return done(error(400, st.error().message()));
+            done({200, "", ""});
+        });
     }
-    return not_found();
+    done(not_found());
+}
+
+Response route(std::string_view method, std::string_view target, std::string_view body,
+               const Backend& backend) {
+    std::optional<Response> out;
+    route_async(method, target, body, backend, [&out](Response r) { out = std::move(r); });
+    // Only a driver that completes later leaves it empty; its answer would come too late here.
+    if (!out) return {500, kText, error_body("internal error: the port driver answers later")};
+    return std::move(*out);
 }
 
 } // namespace rk::api

@@ -1,9 +1,9 @@
 // Purpose: the REST API server (see server.hpp).
 //
 // Each connection is a small state machine: read one request (header and body limits, an idle
-// timer), answer it through route(), and loop while the client keeps the connection alive. A
-// bad request gets a 400 and the connection is closed; nothing a client sends can stop the
-// server or block another client.
+// timer), answer it through route_async() (at once, or when a port driver is done), and loop while
+// the client keeps the connection alive. A bad request gets a 400 and the connection is closed;
+// nothing a client sends can stop the server or block another client.
 #include "api/server.hpp"
 
 #include "util/log.hpp"
@@ -189,23 +189,27 @@ void Session::on_read(beast::error_code ec) {
         return;
     }
     auto& req = parser_->get();
-    Response r;
+    // The answer may come later (a port driver waiting on its helper): the session stays
+    // alive through the callback, and reads nothing more until it has answered.
+    auto respond = [self = shared_from_this(), version = req.version(),
+                    keep_alive = req.keep_alive()](Response r) {
+        http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+        if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+        res.body() = std::move(r.body);
+        res.keep_alive(keep_alive);
+        self->write(std::move(res), !keep_alive);
+    };
     try {
-        r = route(std::string_view(req.method_string().data(), req.method_string().size()),
-                  std::string_view(req.target().data(), req.target().size()), req.body(),
-                  server_.backend());
+        route_async(std::string_view(req.method_string().data(), req.method_string().size()),
+                    std::string_view(req.target().data(), req.target().size()), req.body(),
+                    server_.backend(), respond);
     } catch (const std::exception& e) {
         // A bug behind one request answers that request, and nothing else is affected.
         util::log::error("api: internal error on {} {}: {}", std::string(req.method_string()),
                          std::string(req.target()), e.what());
-        r = {500, "text/plain; charset=utf-8",
-             error_body(std::string("internal error: ") + e.what())};
+        respond({500, "text/plain; charset=utf-8",
+                 error_body(std::string("internal error: ") + e.what())});
     }
-    http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
-    if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
-    res.body() = std::move(r.body);
-    res.keep_alive(req.keep_alive());
-    write(std::move(res), !req.keep_alive());
 }
 
 void Session::write(http::response<http::string_body> res, bool close) {

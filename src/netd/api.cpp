@@ -103,7 +103,8 @@ std::string Api::handle(const std::string& request) {
                                {"host_port", f.host_port},
                                {"guest_addr", dotted(f.guest)},
                                {"guest_port", f.guest_port}});
-        return json{{"return", {{"entries", entries}}}}.dump();
+        // slirp4netns answers this one without the "return" wrapper; so do we.
+        return json{{"entries", entries}}.dump();
     }
     return error(fmt::format("unknown command \"{}\"", what));
 }

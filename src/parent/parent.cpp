@@ -284,14 +284,14 @@ util::Result<int> Parent::start_and_wait() {
                                                           : port::builtin::SourceIp::Loopback);
     if (opts_.port_driver == "slirp4netns") {
         auto info = driver->info();
-        ports = port::slirp4netns::make_driver(sd.path() + "/.s4nn.sock",
+        ports = port::slirp4netns::make_driver(&io, sd.path() + "/.s4nn.sock",
                                                info ? info->child_ip : std::string(), "slirp4netns",
                                                {"slirp4netns", driver->helper_pid()});
     }
     if (opts_.port_driver == "gvisor-tap-vsock") {
         auto info = driver->info();
         ports = port::slirp4netns::make_driver(
-            net::netd_api_socket(sd.path()), info ? info->child_ip : std::string(),
+            &io, net::netd_api_socket(sd.path()), info ? info->child_ip : std::string(),
             "gvisor-tap-vsock", {"rootlesskit-netd", driver->helper_pid()});
     }
     if (ports) {

@@ -4,6 +4,7 @@
 #include "port/spec.hpp"
 #include "util/error.hpp"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,6 +31,14 @@ class Driver {
     virtual util::Status remove(int id) = 0;
     // Sorted by id.
     virtual std::vector<PortStatus> list() const = 0;
+
+    // The forms the API server calls, so that a driver whose changes wait on another process
+    // (slirp4netns, rootlesskit-netd) never holds up the event loop: `done` runs later, on the
+    // loop's thread. By default they complete at once through add/remove.
+    using AddDone = std::function<void(util::Result<PortStatus>)>;
+    using RemoveDone = std::function<void(util::Status)>;
+    virtual void add_async(const PortSpec& spec, AddDone done) { done(add(spec)); }
+    virtual void remove_async(int id, RemoveDone done) { done(remove(id)); }
 };
 
 } // namespace rk::port

@@ -238,3 +238,44 @@ s4ctl() { as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$T/sd/api.sock" "$
     assert_stopped_helper_fails_fast slirp4netns --net=slirp4netns --disable-host-loopback \
         --copy-up=/etc --port-driver=slirp4netns
 }
+
+# slirp4netns serves its API socket one client at a time, inside its packet loop: a client that
+# connects and says nothing wedges it (a slirp4netns limit). Our event loop must not wedge with
+# it: the port change waits (and fails after its deadline) while api.sock answers at once.
+@test "slirp4netns wedged by an idle API client: info answers during add-ports, which fails in 3 s" {
+    rk --state-dir="$T/sd" --net=slirp4netns --disable-host-loopback --copy-up=/etc \
+        --port-driver=slirp4netns sleep 60 >/dev/null 2>"$T/rk.err" 3>&- &
+    wait_for_file "$T/sd/api.sock"
+    local parent ctl="$RK_TEST_PREFIX/bin/rootlessctl" s4="$T/sd/.s4nn.sock"
+    parent=$(pgrep -o -f "^$RK --state-dir=$T/sd")
+    s4_clients() { [ "$(ss -Hx state connected | grep -cF "$s4")" -ge 1 ]; }
+    # a connection waiting in the listen backlog (Recv-Q of the listener)
+    s4_waiting() { ss -Hxl | awk -v p="$s4" '$5 == p && $3 >= 1 { f = 1 } END { exit !f }'; }
+    as_user nc -d -U "$s4" 3>&- &
+    local idle=$!
+    poll_until s4_clients
+    as_user "$ctl" --socket "$T/sd/api.sock" add-ports 127.0.0.1:19632:80/tcp >"$T/add.out" 2>&1 3>&- &
+    local add=$!
+    poll_until s4_waiting # our request is in, waiting behind the idle client
+    run timeout 1 runuser -u "$TEST_USER" -- "$ctl" --socket "$T/sd/api.sock" info
+    assert_success
+    assert_line '- Port Driver: slirp4netns'
+    local st=0
+    wait "$add" || st=$?
+    assert_equal "$st" 1
+    run cat "$T/add.out"
+    assert_output --partial 'slirp4netns did not answer on its API socket within 3 s'
+    # Once the idle client is gone, slirp4netns reads the request we gave up on and sets the
+    # forward up anyway. The next change first removes that forward we do not know, so the same
+    # port can be added, and the lists agree.
+    pkill -f "nc -d -U $s4" || true
+    wait "$idle" || true
+    run runuser -u "$TEST_USER" -- "$ctl" --socket "$T/sd/api.sock" add-ports 127.0.0.1:19632:80/tcp
+    assert_success
+    run runuser -u "$TEST_USER" -- "$ctl" --socket "$T/sd/api.sock" list-ports
+    assert_equal "$(grep -c 19632 <<<"$output")" 1
+    run grep 'which it set up after its deadline' "$T/rk.err"
+    assert_success
+    kill "$parent"
+    wait || true
+}

@@ -6,9 +6,11 @@
 #include "util/fd.hpp"
 #include "util/guard.hpp"
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <stdexcept>
@@ -231,6 +233,70 @@ TEST(ApiServer, ThrowingBackendGives500AndTheServerLives) {
         io.stop();
     });
     loop.join();
+    ::rmdir(dir);
+}
+
+// A driver that answers later (as the slirp4netns driver does while its helper works): the
+// request waits, every other client is served meanwhile, and the answer goes out when it comes.
+class LaterPorts final : public port::Driver {
+  public:
+    std::string name() const override { return "later"; }
+    std::vector<std::string> protos() const override { return {"tcp"}; }
+    util::Result<port::PortStatus> add(const port::PortSpec&) override {
+        return util::fail(util::plain_error("only asynchronously"));
+    }
+    util::Status remove(int) override { return {}; }
+    std::vector<port::PortStatus> list() const override { return {}; }
+    void add_async(const port::PortSpec& spec, AddDone done) override {
+        spec_ = spec;
+        pending_ = std::move(done);
+        held_ = true;
+    }
+    void answer() { pending_(port::PortStatus{9, spec_}); }
+    std::atomic<bool> held_{false};
+
+  private:
+    port::PortSpec spec_;
+    AddDone pending_;
+};
+
+TEST(ApiServer, AnswersThatComeLaterHoldNoOtherClient) {
+    char dir[] = "/tmp/rk-api-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    std::string path = std::string(dir) + "/api.sock";
+    boost::asio::io_context io;
+    LaterPorts ports;
+    auto server = Server::listen(io, path, backend(&ports));
+    ASSERT_TRUE(server) << server.error().message();
+    std::thread loop([&] {
+        auto guard = boost::asio::make_work_guard(io);
+        io.run();
+    });
+    const std::string body = R"({"proto":"tcp","parentIP":"127.0.0.1","parentPort":8080,)"
+                             R"("childPort":80})";
+    std::string added;
+    std::thread adder([&] {
+        added = http_exchange(path, "POST /v1/ports HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                    "Content-Length: " +
+                                        std::to_string(body.size()) + "\r\n\r\n" + body);
+    });
+    for (int i = 0; i < 500 && !ports.held_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(ports.held_);
+    auto r = http_exchange(path, "GET /v1/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+    boost::asio::post(io, [&] { ports.answer(); });
+    adder.join();
+    EXPECT_EQ(added.rfind("HTTP/1.1 201", 0), 0u) << added;
+    EXPECT_NE(added.find(R"("id":9)"), std::string::npos) << added;
+    // the synchronous form cannot wait for it, and says so
+    EXPECT_EQ(route("POST", "/v1/ports", body, backend(&ports)).status, 500);
+    boost::asio::post(io, [&] {
+        (*server)->close();
+        io.stop();
+    });
+    loop.join();
+    ::unlink(path.c_str());
     ::rmdir(dir);
 }
 

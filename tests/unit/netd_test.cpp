@@ -192,7 +192,7 @@ TEST(NetdApi, AddListRemoveLikeSlirp4netns) {
     EXPECT_EQ(udp["return"]["id"], 2);
     EXPECT_EQ(fw.added[1].host.s_addr, htonl(INADDR_ANY));
     auto list = json::parse(api.handle(R"({"execute":"list_hostfwd"})"));
-    EXPECT_EQ(list["return"]["entries"].size(), 2u);
+    EXPECT_EQ(list["entries"].size(), 2u);
     auto rm = json::parse(api.handle(R"({"execute":"remove_hostfwd","arguments":{"id":1}})"));
     EXPECT_TRUE(rm.contains("return"));
     EXPECT_EQ(fw.removed.size(), 1u);

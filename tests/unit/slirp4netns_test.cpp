@@ -130,6 +130,26 @@ TEST(Slirp4netnsPorts, Replies) {
     EXPECT_FALSE(parse_add_reply("[1,2]"));
 }
 
+TEST(Slirp4netnsPorts, ListAndPlainReplies) {
+    // slirp4netns' own form (seen from slirp4netns 1.2), and the "return" wrapper
+    auto ids = parse_list_reply(
+        R"({"entries":[{"id":1,"proto":"tcp","host_addr":"127.0.0.1","host_port":19701,)"
+        R"("guest_addr":"10.0.2.100","guest_port":80},{"id":4}]})");
+    ASSERT_TRUE(ids) << ids.error().message();
+    EXPECT_EQ(*ids, (std::vector<int>{1, 4}));
+    EXPECT_EQ(*parse_list_reply(R"({"return":{"entries":[]}})"), std::vector<int>{});
+    EXPECT_FALSE(parse_list_reply(R"({"entries":[{"id":"1"}]})"));
+    EXPECT_FALSE(parse_list_reply(R"({"entries":[{"id":4294967297}]})"));
+    EXPECT_FALSE(parse_list_reply(R"({"entries":{}})"));
+    EXPECT_FALSE(parse_list_reply(R"({"error":{"desc":"no"}})"));
+    EXPECT_FALSE(parse_list_reply("{"));
+    EXPECT_TRUE(parse_plain_reply(R"({"return":{}})"));
+    EXPECT_EQ(parse_plain_reply(R"({"error":{"desc":"bad id"}})").error().context,
+              "slirp4netns: bad id");
+    EXPECT_EQ(remove_request(3), R"({"arguments":{"id":3},"execute":"remove_hostfwd"})");
+    EXPECT_EQ(list_request(), R"({"execute":"list_hostfwd"})");
+}
+
 } // namespace
 } // namespace rk::port::slirp4netns
 

@@ -1,27 +1,40 @@
 // Purpose: the slirp4netns port driver (see driver.hpp).
 //
 // One request per connection to the API socket: write the JSON request, half-close, read the
-// reply to EOF (slirp4netns' protocol). Calls block the parent's event loop for the few
-// microseconds slirp4netns needs; a helper that is stopped is reported before any call, and a
-// deadline of kCallDeadline for the whole exchange bounds one that is wedged.
+// reply to EOF (slirp4netns' protocol). Requests from the API run on the event loop without
+// blocking it (AsyncCall), one at a time in arrival order; the -p ports at start-up use the
+// blocking form. A helper that is stopped is reported before any call, and a deadline of
+// kCallDeadline for the whole exchange bounds one that is wedged.
 #include "port/slirp4netns/driver.hpp"
 
 #include "sys/fdpass.hpp"
 #include "sys/process.hpp"
 #include "sys/syscalls.hpp"
 #include "util/fd.hpp"
+#include "util/log.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <array>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
+#include <deque>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 namespace rk::port::slirp4netns {
+namespace asio = boost::asio;
 using json = nlohmann::json;
 using util::fail;
 using util::plain_error;
@@ -74,6 +87,46 @@ util::Result<int> parse_add_reply(const std::string& reply) {
     return j["return"]["id"].get<int>();
 }
 
+std::string remove_request(int id) {
+    return json{{"execute", "remove_hostfwd"}, {"arguments", {{"id", id}}}}.dump();
+}
+
+std::string list_request() {
+    return json{{"execute", "list_hostfwd"}}.dump();
+}
+
+util::Status parse_plain_reply(const std::string& reply) {
+    json j = json::parse(reply, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return fail(plain_error("slirp4netns answered with something else than JSON: " + reply));
+    if (j.contains("error")) return fail(plain_error("slirp4netns: " + error_text(j)));
+    return {};
+}
+
+util::Result<std::vector<int>> parse_list_reply(const std::string& reply) {
+    RK_TRY(parse_plain_reply(reply));
+    json j = json::parse(reply);
+    // slirp4netns answers {"entries":[...]}; accept the {"return":{...}} wrapper of its other
+    // answers too.
+    const json* entries = nullptr;
+    if (j.contains("entries"))
+        entries = &j["entries"];
+    else if (j.contains("return") && j["return"].is_object() && j["return"].contains("entries"))
+        entries = &j["return"]["entries"];
+    if (!entries || !entries->is_array())
+        return fail(plain_error("unexpected answer from slirp4netns: " + reply));
+    std::vector<int> ids;
+    for (const auto& e : *entries) {
+        if (!e.is_object() || !e.contains("id") || !e["id"].is_number_integer())
+            return fail(plain_error("unexpected answer from slirp4netns: " + reply));
+        auto id = e["id"].get<int64_t>();
+        if (id < INT32_MIN || id > INT32_MAX)
+            return fail(plain_error("unexpected answer from slirp4netns: " + reply));
+        ids.push_back(static_cast<int>(id));
+    }
+    return ids;
+}
+
 namespace {
 
 constexpr auto kCallDeadline = std::chrono::seconds(3);
@@ -91,17 +144,19 @@ bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadli
     }
 }
 
-// One request/reply exchange on the API socket, all of it within kCallDeadline.
+util::Error late_error(const Helper& h) {
+    return plain_error(fmt::format("{} did not answer on its API socket within {} s", h.name,
+                                   kCallDeadline.count()),
+                       fmt::format("is {} overloaded or stopped? (pid {})", h.name, h.pid));
+}
+
+// One request/reply exchange on the API socket, all of it within kCallDeadline, blocking (for
+// the -p ports at start-up, before the event loop runs).
 util::Result<std::string> call(const Helper& h, const std::string& path,
                                const std::string& request) {
     RK_TRY(check_running(h));
     auto deadline = std::chrono::steady_clock::now() + kCallDeadline;
-    auto late = [&] {
-        return fail(
-            plain_error(fmt::format("{} did not answer on its API socket within {} s", h.name,
-                                    kCallDeadline.count()),
-                        fmt::format("is {} overloaded or stopped? (pid {})", h.name, h.pid)));
-    };
+    auto late = [&] { return fail(late_error(h)); };
     util::Fd fd = RK_TRY_CTX(sys::connect_unix(path), "the " + h.name + " API socket");
     size_t off = 0;
     while (off < request.size()) {
@@ -132,10 +187,86 @@ util::Result<std::string> call(const Helper& h, const std::string& path,
     return reply;
 }
 
+// The same exchange on the event loop: connect, write, half-close, read to EOF, with a timer
+// for kCallDeadline; the loop is never blocked. `done` runs once, on the loop's thread.
+class AsyncCall : public std::enable_shared_from_this<AsyncCall> {
+  public:
+    using Done = std::function<void(util::Result<std::string>)>;
+    AsyncCall(asio::io_context& io, Helper h, std::string request, Done done)
+        : sock_(io), timer_(io), helper_(std::move(h)), request_(std::move(request)),
+          done_(std::move(done)) {}
+
+    void start(const std::string& path) {
+        auto self = shared_from_this();
+        timer_.expires_after(kCallDeadline);
+        timer_.async_wait([self](const boost::system::error_code& tec) {
+            if (!tec) self->finish(fail(late_error(self->helper_)));
+        });
+        boost::system::error_code ec;
+        sock_.open(Local(), ec);
+        if (ec) return finish(fail(util::sys_error(ec.value(), "socket")));
+        ::fcntl(sock_.native_handle(), F_SETFD, FD_CLOEXEC);
+        sock_.async_connect(Local::endpoint(path), [self](const boost::system::error_code& cec) {
+            if (cec) return self->finish(fail(self->error(cec, "the", "API socket")));
+            asio::async_write(self->sock_, asio::buffer(self->request_),
+                              [self](const boost::system::error_code& wec, size_t) {
+                                  if (wec)
+                                      return self->finish(
+                                          fail(self->error(wec, "writing to the", "API socket")));
+                                  boost::system::error_code ignored;
+                                  self->sock_.shutdown(Local::socket::shutdown_send, ignored);
+                                  self->read();
+                              });
+        });
+    }
+
+  private:
+    using Local = asio::local::stream_protocol;
+
+    void read() {
+        sock_.async_read_some(
+            asio::buffer(buf_),
+            [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                if (ec == asio::error::eof) return self->finish(std::move(self->reply_));
+                if (ec)
+                    return self->finish(fail(self->error(ec, "reading from the", "API socket")));
+                self->reply_.append(self->buf_.data(), n);
+                if (self->reply_.size() > 1 << 20)
+                    return self->finish(
+                        fail(plain_error("the " + self->helper_.name + " API answer is too long")));
+                self->read();
+            });
+    }
+
+    // "<before> <helper> <after>: <strerror>"
+    util::Error error(const boost::system::error_code& ec, const char* before, const char* after) {
+        return util::sys_error(ec.value(), fmt::format("{} {} {}", before, helper_.name, after));
+    }
+
+    // The first outcome wins; closing the socket aborts what is still pending.
+    void finish(util::Result<std::string> r) {
+        if (!done_) return;
+        auto done = std::move(done_);
+        done_ = nullptr;
+        timer_.cancel();
+        boost::system::error_code ignored;
+        sock_.close(ignored);
+        done(std::move(r));
+    }
+
+    Local::socket sock_;
+    asio::steady_timer timer_;
+    Helper helper_;
+    std::string request_, reply_;
+    std::array<char, 4096> buf_{};
+    Done done_;
+};
+
 class Slirp4netnsPorts final : public port::Driver {
   public:
-    Slirp4netnsPorts(std::string sock, std::string child_ip, std::string name, Helper helper)
-        : sock_(std::move(sock)), child_ip_(std::move(child_ip)), name_(std::move(name)),
+    Slirp4netnsPorts(asio::io_context* io, std::string sock, std::string child_ip, std::string name,
+                     Helper helper)
+        : io_(io), sock_(std::move(sock)), child_ip_(std::move(child_ip)), name_(std::move(name)),
           helper_(std::move(helper)) {}
     ~Slirp4netnsPorts() override = default;
 
@@ -144,26 +275,45 @@ class Slirp4netnsPorts final : public port::Driver {
     bool disallow_loopback_child_ip() const override { return true; }
 
     util::Result<PortStatus> add(const PortSpec& spec) override {
-        RK_TRY(validate_port_spec(spec, ports_));
-        auto req = RK_TRY(add_request(spec, child_ip_));
-        auto reply = RK_TRY(call(helper_, sock_, req));
-        int id = RK_TRY(parse_add_reply(reply));
-        ports_[id] = spec;
-        return PortStatus{id, spec};
+        auto req = RK_TRY(add_request_for(spec));
+        return added(spec, call(helper_, sock_, req));
     }
 
     util::Status remove(int id) override {
-        auto it = ports_.find(id);
-        if (it == ports_.end()) return fail(plain_error(fmt::format("unknown id: {}", id)));
-        json req = {{"execute", "remove_hostfwd"}, {"arguments", {{"id", id}}}};
-        auto reply = RK_TRY(call(helper_, sock_, req.dump()));
-        json j = json::parse(reply, nullptr, false);
-        if (j.is_discarded() || !j.is_object())
-            return fail(
-                plain_error("slirp4netns answered with something else than JSON: " + reply));
-        if (j.contains("error")) return fail(plain_error("slirp4netns: " + error_text(j)));
-        ports_.erase(it);
-        return {};
+        auto req = RK_TRY(remove_request_for(id));
+        return removed(id, call(helper_, sock_, req));
+    }
+
+    // One change at a time, in order: each is checked against the ports as the changes before
+    // it left them, and the helper sees one request at a time, as with the blocking calls.
+    void add_async(const PortSpec& spec, AddDone done) override {
+        if (!io_) return done(add(spec));
+        enqueue([this, spec, done = std::move(done)] {
+            auto req = add_request_for(spec);
+            if (!req) {
+                done(fail(req.error()));
+                return next();
+            }
+            exchange(*req, [this, spec, done](util::Result<std::string> reply) {
+                done(added(spec, std::move(reply)));
+                next();
+            });
+        });
+    }
+
+    void remove_async(int id, RemoveDone done) override {
+        if (!io_) return done(remove(id));
+        enqueue([this, id, done = std::move(done)] {
+            auto req = remove_request_for(id);
+            if (!req) {
+                done(fail(req.error()));
+                return next();
+            }
+            exchange(*req, [this, id, done](util::Result<std::string> reply) {
+                done(removed(id, std::move(reply)));
+                next();
+            });
+        });
     }
 
     std::vector<PortStatus> list() const override {
@@ -174,11 +324,99 @@ class Slirp4netnsPorts final : public port::Driver {
     }
 
   private:
+    util::Result<std::string> add_request_for(const PortSpec& spec) const {
+        RK_TRY(validate_port_spec(spec, ports_));
+        return add_request(spec, child_ip_);
+    }
+    util::Result<std::string> remove_request_for(int id) const {
+        if (!ports_.count(id)) return fail(plain_error(fmt::format("unknown id: {}", id)));
+        return remove_request(id);
+    }
+    util::Result<PortStatus> added(const PortSpec& spec, util::Result<std::string> reply) {
+        if (!reply) return fail(reply.error());
+        int id = RK_TRY(parse_add_reply(*reply));
+        ports_[id] = spec;
+        return PortStatus{id, spec};
+    }
+    util::Status removed(int id, util::Result<std::string> reply) {
+        if (!reply) return fail(reply.error());
+        RK_TRY(parse_plain_reply(*reply));
+        ports_.erase(id);
+        return {};
+    }
+
+    void enqueue(std::function<void()> change) {
+        queue_.push_back(std::move(change));
+        if (!busy_) next();
+    }
+    // Starts the next queued change (after a reconcile, if one is due); each change calls it
+    // once when it is done.
+    void next() {
+        busy_ = !queue_.empty();
+        if (!busy_) return;
+        auto change = std::move(queue_.front());
+        queue_.pop_front();
+        reconcile(std::move(change));
+    }
+
+    // A request that failed after it was sent - the deadline passed, the connection broke - may
+    // still be carried out: a wedged slirp4netns reads it once it moves again. Before the next
+    // change, the helper's list is fetched: forwards we do not know are removed, ports it no
+    // longer has are dropped from ours. If that fails too, the next change tries again.
+    void reconcile(std::function<void()> then) {
+        if (!unsure_) return then();
+        unsure_ = false; // set again by a failing exchange below
+        exchange(list_request(), [this, then](util::Result<std::string> reply) {
+            auto ids = reply ? parse_list_reply(*reply) : fail(reply.error());
+            if (!ids) {
+                unsure_ = true;
+                return then();
+            }
+            std::erase_if(ports_, [&](const auto& p) {
+                return std::find(ids->begin(), ids->end(), p.first) == ids->end();
+            });
+            std::vector<int> unknown;
+            for (int id : *ids)
+                if (!ports_.count(id)) unknown.push_back(id);
+            remove_unknown(std::move(unknown), then);
+        });
+    }
+    void remove_unknown(std::vector<int> ids, std::function<void()> then) {
+        if (ids.empty()) return then();
+        int id = ids.back();
+        ids.pop_back();
+        exchange(remove_request(id), [this, id, ids, then](util::Result<std::string> reply) {
+            if (reply && parse_plain_reply(*reply))
+                util::log::warn("{}: removed forward {}, which it set up after its deadline",
+                                helper_.name, id);
+            remove_unknown(ids, then);
+        });
+    }
+
+    // One exchange on the event loop; `then` gets the reply or the error, on the loop's thread,
+    // unless the driver is gone by then (the loop ending).
+    void exchange(const std::string& request, std::function<void(util::Result<std::string>)> then) {
+        if (auto st = check_running(helper_); !st) return then(fail(st.error())); // not sent
+        std::weak_ptr<char> alive = alive_;
+        std::make_shared<AsyncCall>(*io_, helper_, request,
+                                    [this, alive, then = std::move(then)](auto reply) {
+                                        if (alive.expired()) return;
+                                        if (!reply) unsure_ = true;
+                                        then(std::move(reply));
+                                    })
+            ->start(sock_);
+    }
+
+    asio::io_context* io_; // null: changes block (no event loop to wait on)
     std::string sock_;
     std::string child_ip_;
     std::string name_;
     Helper helper_;
     std::map<int, PortSpec> ports_;
+    std::deque<std::function<void()>> queue_;
+    bool busy_ = false;
+    bool unsure_ = false; // a request may have been carried out after we gave up on it
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 } // namespace
@@ -197,10 +435,11 @@ util::Status check_running(const Helper& h) {
     return {};
 }
 
-std::unique_ptr<port::Driver> make_driver(std::string api_socket, std::string default_child_ip,
-                                          std::string name, Helper helper) {
-    return std::make_unique<Slirp4netnsPorts>(std::move(api_socket), std::move(default_child_ip),
-                                              std::move(name), std::move(helper));
+std::unique_ptr<port::Driver> make_driver(asio::io_context* io, std::string api_socket,
+                                          std::string default_child_ip, std::string name,
+                                          Helper helper) {
+    return std::make_unique<Slirp4netnsPorts>(
+        io, std::move(api_socket), std::move(default_child_ip), std::move(name), std::move(helper));
 }
 
 } // namespace rk::port::slirp4netns

@@ -5,9 +5,11 @@
 
 #include "port/driver.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace rk::port::slirp4netns {
 
@@ -16,6 +18,14 @@ namespace rk::port::slirp4netns {
 util::Result<std::string> add_request(const PortSpec& spec, const std::string& default_child_ip);
 // The id in a reply `{"return":{"id":N}}`, or the error in `{"error":{"desc":"..."}}`.
 util::Result<int> parse_add_reply(const std::string& reply);
+// remove_hostfwd and list_hostfwd requests.
+std::string remove_request(int id);
+std::string list_request();
+// Success (`{"return":{}}`) or the error of a reply.
+util::Status parse_plain_reply(const std::string& reply);
+// The forwards' ids in a list_hostfwd reply `{"entries":[{"id":N,...},...]}` (slirp4netns' form;
+// also inside a "return" object).
+util::Result<std::vector<int>> parse_list_reply(const std::string& reply);
 
 // The process behind the API socket: its name for messages, and its pid (-1: unknown) so
 // that a stopped one is reported at once instead of waited for.
@@ -25,8 +35,10 @@ struct Helper {
 };
 
 // `name` is what /v1/info reports: also "gvisor-tap-vsock", whose embedded network
-// (rootlesskit-netd) speaks the same API.
-std::unique_ptr<port::Driver> make_driver(std::string api_socket, std::string default_child_ip,
+// (rootlesskit-netd) speaks the same API. With an event loop `io`, add_async/remove_async talk
+// to the helper on it without blocking it (add/remove always block, up to the deadline).
+std::unique_ptr<port::Driver> make_driver(boost::asio::io_context* io, std::string api_socket,
+                                          std::string default_child_ip,
                                           std::string name = "slirp4netns", Helper helper = {});
 
 // Fails if process `pid` is stopped (SIGSTOP, a debugger) or gone; ok if it runs or is unknown.
