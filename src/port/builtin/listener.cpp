@@ -1,0 +1,107 @@
+// Purpose: the builtin driver's host-side sockets (see listener.hpp).
+#include "port/builtin/listener.hpp"
+
+#include "sys/fs.hpp"
+#include "util/strings.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace rk::port::builtin {
+using util::fail;
+using util::Fd;
+using util::plain_error;
+
+bool is_ipv4(const std::string& ip) {
+    in_addr a{};
+    return ::inet_pton(AF_INET, ip.c_str(), &a) == 1;
+}
+
+// The port a bound socket got.
+util::Result<int> local_port(const Fd& fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+        return fail(util::sys_error("getsockname"));
+    return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+                                   : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+// Upstream's (Go net.Listen) family rules, spec 7.2.
+util::Result<Fd> make_listener(const PortSpec& s) {
+    bool v6only = false;
+    int family;
+    std::string ip = s.parent_ip;
+    std::string base = s.proto.substr(0, 3);
+    char suffix = s.proto.size() == 4 ? s.proto[3] : 0;
+    auto no_addr = [&] {
+        return fail(plain_error(
+            fmt::format("listen {} {}: no suitable address found", s.proto, s.parent_ip)));
+    };
+    if (suffix == '4') {
+        if (!ip.empty() && !is_ipv4(ip)) return no_addr();
+        family = AF_INET;
+        if (ip.empty()) ip = "0.0.0.0";
+    } else if (suffix == '6') {
+        if (!ip.empty() && is_ipv4(ip)) return no_addr();
+        family = AF_INET6;
+        v6only = true;
+        if (ip.empty()) ip = "::";
+    } else if (ip.empty() || ip == "0.0.0.0" || ip == "::") {
+        family = AF_INET6; // dual-stack
+        ip = "::";
+    } else {
+        family = is_ipv4(ip) ? AF_INET : AF_INET6;
+    }
+    int type = base == "udp" ? SOCK_DGRAM : SOCK_STREAM;
+    Fd fd(::socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return fail(util::sys_error("socket"));
+    int one = 1, v6 = v6only ? 1 : 0;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (family == AF_INET) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(static_cast<uint16_t>(s.parent_port));
+        ::inet_pton(AF_INET, ip.c_str(), &sin->sin_addr);
+        len = sizeof *sin;
+    } else {
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(static_cast<uint16_t>(s.parent_port));
+        ::inet_pton(AF_INET6, ip.c_str(), &sin6->sin6_addr);
+        len = sizeof *sin6;
+    }
+    std::string where = family == AF_INET6 ? fmt::format("[{}]:{}", ip, s.parent_port)
+                                           : fmt::format("{}:{}", ip, s.parent_port);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        auto e = util::sys_error(fmt::format("listen {} {}: bind", s.proto, where));
+        // Go's words, lower case: Docker's retry for a clashing ephemeral port looks for
+        // "address already in use" in the API's answer (moby #52903).
+        if (e.err == EADDRINUSE) {
+            e.err = 0;
+            e.context += ": address already in use";
+        }
+        if ((e.err == EACCES || e.err == EPERM) && s.parent_port > 0 && s.parent_port < 1024) {
+            auto start = sys::read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+            std::string cur = start ? std::string(util::trim(*start)) : "1024";
+            e.context =
+                fmt::format("cannot expose privileged port {}: ", s.parent_port) + e.context;
+            e.hint = fmt::format(
+                "add 'net.ipv4.ip_unprivileged_port_start={}' to /etc/sysctl.conf (currently {}), "
+                "or set CAP_NET_BIND_SERVICE on the rootlesskit binary (setcap "
+                "cap_net_bind_service=ep), or choose a port number >= {}",
+                s.parent_port, cur, cur);
+        }
+        return fail(e);
+    }
+    if (type == SOCK_STREAM && ::listen(fd.get(), SOMAXCONN) != 0)
+        return fail(util::sys_error(fmt::format("listen {} {}", s.proto, where)));
+    return fd;
+}
+
+} // namespace rk::port::builtin

@@ -1,0 +1,24 @@
+// Purpose: the builtin driver's host-side sockets: a listener bound with upstream's family
+// rules (Go's net.Listen, spec 7.2; Go's "address already in use" text, the privileged-port
+// hint), and the port a bound socket got (parentPort 0).
+#pragma once
+
+#include "port/spec.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
+#include <string>
+
+namespace rk::port::builtin {
+
+// Whether `ip` is a dotted IPv4 address.
+bool is_ipv4(const std::string& ip);
+
+// A non-blocking, close-on-exec socket bound to the spec's parent address and port (listening,
+// for TCP).
+util::Result<util::Fd> make_listener(const PortSpec& spec);
+
+// The port a bound socket got.
+util::Result<int> local_port(const util::Fd& fd);
+
+} // namespace rk::port::builtin
