@@ -110,13 +110,106 @@ int exit_code_of(int status) {
     return 255; // killed by a signal: upstream's os.Exit(-1)
 }
 
+// Phase 1's findings: everything start-up needs that could be checked without creating
+// anything.
+struct Checked {
+    std::unique_ptr<net::Driver> driver;
+    std::vector<std::string> uid_args, gid_args; // newuidmap/newgidmap arguments
+    UsernsSysctls sysctls;
+};
+
+util::Result<Checked> check_before_start(const proto::Options& opts) {
+    Checked c;
+    c.driver = RK_TRY(net::make_driver(opts));
+    auto user = RK_TRY(current_user());
+    RK_TRY(find_idmap_tools());
+    auto subids = RK_TRY(lookup_subids(opts.subid_source, user));
+    c.uid_args = RK_TRY(idmap_args(IdKind::Uid, user.uid, subids.uids, user.name));
+    c.gid_args = RK_TRY(idmap_args(IdKind::Gid, user.gid, subids.gids, user.name));
+    c.sysctls = read_userns_sysctls();
+    warn_environment(opts, c.sysctls);
+    return c;
+}
+
+// The builtin port driver's dial channel (see port/builtin/dial.hpp); none for other drivers.
+struct DialChannel {
+    Fd parent, child;
+};
+util::Result<DialChannel> open_dial_channel(const proto::Options& opts) {
+    if (opts.port_driver != "builtin") return DialChannel{};
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
+        return fail(util::sys_error("socketpair"));
+    return DialChannel{Fd(sp[0]), Fd(sp[1])};
+}
+
+// Phase 6: the port driver (none for --port-driver=none and implicit), before the event loop.
+std::unique_ptr<port::Driver> make_port_driver(boost::asio::io_context& io,
+                                               const proto::Options& opts, net::Driver& net,
+                                               const std::string& state_dir, Fd dial,
+                                               bool keep_source_ip) {
+    if (opts.port_driver == "builtin")
+        return port::builtin::make_driver(io, std::move(dial),
+                                          keep_source_ip ? port::builtin::SourceIp::Preserve
+                                                         : port::builtin::SourceIp::Loopback);
+    auto info = net.info();
+    std::string child_ip = info ? info->child_ip : std::string();
+    if (opts.port_driver == "slirp4netns")
+        return port::slirp4netns::make_driver(&io, state_dir + "/.s4nn.sock", child_ip,
+                                              "slirp4netns", {"slirp4netns", net.helper_pid()});
+    if (opts.port_driver == "gvisor-tap-vsock")
+        return port::slirp4netns::make_driver(&io, net::netd_api_socket(state_dir), child_ip,
+                                              "gvisor-tap-vsock",
+                                              {"rootlesskit-netd", net.helper_pid()});
+    return nullptr;
+}
+
+// Every -p spec, in order; the first failure aborts start-up.
+util::Status publish(port::Driver& ports, const std::vector<std::string>& specs) {
+    for (const auto& p : specs) {
+        auto spec = RK_TRY(port::parse_port_spec(p));
+        if (auto st = ports.add(spec); !st)
+            return fail(st.error().wrap("failed to expose port " + port::go_notation(spec)));
+    }
+    return {};
+}
+
+// What api.sock serves: /v1/info from the live drivers, the ports from `ports` (may be null).
+api::Backend api_backend(const std::string& state_dir, pid_t child, const net::Driver& net,
+                         port::Driver* ports) {
+    api::Backend b;
+    b.ports = ports;
+    b.info = [state_dir, child, &net, ports] {
+        api::Info i;
+        i.version = RK_VERSION_STRING;
+        i.state_dir = state_dir;
+        i.child_pid = child;
+        i.network_driver = net.info();
+        if (ports)
+            i.port_driver =
+                api::PortDriverInfo{ports->name(), ports->protos(),
+                                    ports->disallow_loopback_child_ip(), ports->extra()};
+        return i;
+    };
+    return b;
+}
+
 class Parent {
   public:
     Parent(const proto::Options& o, proto::ChildMain m) : opts_(o), child_main_(m) {}
     int run();
 
   private:
+    // The start-up, phase by phase (numbered as in the code), then the event loop; the exit code
+    // to use, or why start-up failed.
     util::Result<int> start_and_wait();
+    // Phase 5: ID maps, UserNSReady, the network's parent half, NetworkReady, ChildReady.
+    struct Ready {
+        std::optional<int> child_exit; // the child failed during start-up: exit with this
+        bool keep_source_ip = false;   // the child set up source-IP routing
+    };
+    util::Result<Ready> handshake(int to_child, int from_child, Checked& checked,
+                                  const std::string& state_dir);
     // Waits for the child's next start-up message while watching the signalfd: a terminating
     // signal aborts the start-up, others are kept and forwarded once the child is ready.
     util::Result<proto::Message> await(int fd, proto::MsgKind kind);
@@ -170,40 +263,26 @@ util::Result<int> Parent::start_and_wait() {
     log::phase("start");
     if (::geteuid() == 0) log::warn("Running RootlessKit as the root user is unsupported.");
     // 1. Everything that can be checked without creating anything.
-    auto driver = RK_TRY(net::make_driver(opts_));
-    auto user = RK_TRY(current_user());
-    RK_TRY(find_idmap_tools());
-    auto subids = RK_TRY(lookup_subids(opts_.subid_source, user));
-    auto uid_args = RK_TRY(idmap_args(IdKind::Uid, user.uid, subids.uids, user.name));
-    auto gid_args = RK_TRY(idmap_args(IdKind::Gid, user.gid, subids.gids, user.name));
-    auto sysctls = read_userns_sysctls();
-    warn_environment(opts_, sysctls);
-
+    auto checked = RK_TRY(check_before_start(opts_));
+    auto& driver = checked.driver;
     log::phase("checked");
+
     // 2. State dir and lock; removed on every way out from here.
     auto sd = RK_TRY(StateDir::open(opts_.state_dir));
     util::Defer shutdown_driver([&] { driver->shutdown(); });
 
-    // 3. Signals: blocked now, read from a signalfd, so none is lost during start-up.
+    // 3. Signals: blocked now, read from a signalfd, so none is lost during start-up. The
+    // start-up pipes and the dial channel, inherited by the child.
     ::signal(SIGPIPE, SIG_IGN);
     sfd_ = RK_TRY(sys::block_and_signalfd(sys::forwarded_signals()));
-
-    Activation act = detect_activation();
     int p2c[2], c2p[2];
     if (::pipe2(p2c, O_CLOEXEC) != 0 || ::pipe2(c2p, O_CLOEXEC) != 0)
         return fail(util::sys_error("pipe2"));
     Fd p2c_r(p2c[0]), p2c_w(p2c[1]), c2p_r(c2p[0]), c2p_w(c2p[1]);
+    auto dial = RK_TRY(open_dial_channel(opts_));
 
-    // The builtin port driver's dial channel (see port/builtin/dial.hpp).
-    Fd dial_parent, dial_child;
-    if (opts_.port_driver == "builtin") {
-        int sp[2];
-        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
-            return fail(util::sys_error("socketpair"));
-        dial_parent.reset(sp[0]);
-        dial_child.reset(sp[1]);
-    }
-
+    // 4. The child: one clone() into every namespace.
+    Activation act = detect_activation();
     proto::ChildStartup startup;
     startup.from_parent = p2c_r.get();
     startup.to_parent = c2p_w.get();
@@ -213,20 +292,18 @@ util::Result<int> Parent::start_and_wait() {
     startup.listen_fds = act.fds;
     startup.activation_rewrite_pid = act.rewrite_pid;
     startup.driver = driver.get();
-    startup.privileged_failure_hint = apparmor_hint(sysctls);
-    startup.dial_fd = dial_child.get();
-
-    // 4. The child: one clone() into every namespace.
+    startup.privileged_failure_hint = apparmor_hint(checked.sysctls);
+    startup.dial_fd = dial.child.get();
     pid_t pid = sys::clone_fork(clone_flags(opts_, *driver));
     if (pid < 0) {
         int err = errno;
-        return fail(diagnose_userns_failure(err, sysctls));
+        return fail(diagnose_userns_failure(err, checked.sysctls));
     }
     if (pid == 0) {
         p2c_w.reset();
         c2p_r.reset();
         sfd_.reset();
-        dial_parent.reset();
+        dial.parent.reset();
         sd.close_fds(); // the lock belongs to the parent alone
         ::_exit(child_main_(opts_, startup));
     }
@@ -239,87 +316,26 @@ util::Result<int> Parent::start_and_wait() {
     util::Defer kill_child([&] { sys::kill_and_reap(child_); });
     p2c_r.reset();
     c2p_w.reset();
-    dial_child.reset();
+    dial.child.reset();
     log::debug("child pid {}", pid);
 
-    // A child that fails during start-up prints its own reason; we only pass on its status.
-    auto child_failed = [&]() -> util::Result<int> {
-        int st = 0;
-        sys::retry_eintr([&] { return ::waitpid(child_, &st, 0); });
-        child_ = -1;
-        int code = exit_code_of(st);
-        return code == 0 ? 1 : code;
-    };
-
-    // 5. ID maps, then the start-up sequence.
-    RK_TRY(write_idmaps(pid, uid_args, gid_args));
-    log::phase("idmaps written");
-    RK_TRY(proto::send(p2c_w.get(), {proto::MsgKind::IdmapDone, {}}));
-    if (auto m = await(c2p_r.get(), proto::MsgKind::UserNSReady); !m) {
-        if (m.error().err == EPIPE) return child_failed();
-        return fail(m.error());
-    }
-
-    if (!opts_.evacuate_cgroup2.empty()) RK_TRY(evacuate_cgroup2(opts_.evacuate_cgroup2));
-    net::ChildNetns ns{pid, sd.path(), ""};
-    if (opts_.detach_netns) ns.detached = fmt::format("/proc/{}/root{}/netns", pid, sd.path());
-    auto payload = RK_TRY(driver->configure_parent(ns));
-    if (!proto::send(p2c_w.get(), {proto::MsgKind::NetworkReady, payload})) return child_failed();
-    auto ready = await(c2p_r.get(), proto::MsgKind::ChildReady);
-    if (!ready) {
-        if (ready.error().err == EPIPE) return child_failed();
-        return fail(ready.error());
-    }
-    // The payload names the source-IP mechanism the child set up; empty if it has none.
-    const bool keep_source_ip = opts_.source_ip_transparent && !ready->payload.empty();
+    // 5. ID maps, then the start-up sequence up to ChildReady.
+    auto ready = RK_TRY(handshake(p2c_w.get(), c2p_r.get(), checked, sd.path()));
+    if (ready.child_exit) return *ready.child_exit;
     p2c_w.reset();
     c2p_r.reset();
 
     // 6. The port driver, and every -p spec published in order; a failure aborts start-up.
     boost::asio::io_context io(1);
-    std::unique_ptr<port::Driver> ports;
-    if (opts_.port_driver == "builtin")
-        ports = port::builtin::make_driver(io, std::move(dial_parent),
-                                           keep_source_ip ? port::builtin::SourceIp::Preserve
-                                                          : port::builtin::SourceIp::Loopback);
-    if (opts_.port_driver == "slirp4netns") {
-        auto info = driver->info();
-        ports = port::slirp4netns::make_driver(&io, sd.path() + "/.s4nn.sock",
-                                               info ? info->child_ip : std::string(), "slirp4netns",
-                                               {"slirp4netns", driver->helper_pid()});
-    }
-    if (opts_.port_driver == "gvisor-tap-vsock") {
-        auto info = driver->info();
-        ports = port::slirp4netns::make_driver(
-            &io, net::netd_api_socket(sd.path()), info ? info->child_ip : std::string(),
-            "gvisor-tap-vsock", {"rootlesskit-netd", driver->helper_pid()});
-    }
-    if (ports) {
-        for (const auto& p : opts_.publish) {
-            auto spec = RK_TRY(port::parse_port_spec(p));
-            if (auto st = ports->add(spec); !st)
-                return fail(st.error().wrap("failed to expose port " + port::go_notation(spec)));
-        }
-    }
+    auto ports = make_port_driver(io, opts_, *driver, sd.path(), std::move(dial.parent),
+                                  ready.keep_source_ip);
+    if (ports) RK_TRY(publish(*ports, opts_.publish));
 
-    // 7. Ready: child_pid, then api.sock - the last readiness artefact.
+    // 7. Ready: child_pid, then api.sock - the last readiness artefact; then the event loop.
     log::phase("child ready");
     RK_TRY(sd.write_child_pid(pid));
-    api::Backend backend;
-    backend.ports = ports.get();
-    backend.info = [&, pid] {
-        api::Info i;
-        i.version = RK_VERSION_STRING;
-        i.state_dir = sd.path();
-        i.child_pid = pid;
-        i.network_driver = driver->info();
-        if (ports)
-            i.port_driver =
-                api::PortDriverInfo{ports->name(), ports->protos(),
-                                    ports->disallow_loopback_child_ip(), ports->extra()};
-        return i;
-    };
-    auto server = RK_TRY(api::Server::listen(io, sd.path() + "/api.sock", std::move(backend)));
+    auto server = RK_TRY(api::Server::listen(io, sd.path() + "/api.sock",
+                                             api_backend(sd.path(), pid, *driver, ports.get())));
     kill_child.dismiss();
     for (const auto& si : pending_)
         forward(si);
@@ -328,6 +344,37 @@ util::Result<int> Parent::start_and_wait() {
     server->close();
     ports.reset(); // closes listeners and live flows before the io_context goes
     return code;
+}
+
+util::Result<Parent::Ready> Parent::handshake(int to_child, int from_child, Checked& checked,
+                                              const std::string& state_dir) {
+    // A child that fails during start-up prints its own reason; we only pass on its status.
+    auto child_failed = [&]() -> Ready {
+        int st = 0;
+        sys::retry_eintr([&] { return ::waitpid(child_, &st, 0); });
+        child_ = -1;
+        int code = exit_code_of(st);
+        return Ready{code == 0 ? 1 : code, false};
+    };
+    RK_TRY(write_idmaps(child_, checked.uid_args, checked.gid_args));
+    log::phase("idmaps written");
+    RK_TRY(proto::send(to_child, {proto::MsgKind::IdmapDone, {}}));
+    if (auto m = await(from_child, proto::MsgKind::UserNSReady); !m) {
+        if (m.error().err == EPIPE) return child_failed();
+        return fail(m.error());
+    }
+    if (!opts_.evacuate_cgroup2.empty()) RK_TRY(evacuate_cgroup2(opts_.evacuate_cgroup2));
+    net::ChildNetns ns{child_, state_dir, ""};
+    if (opts_.detach_netns) ns.detached = fmt::format("/proc/{}/root{}/netns", child_, state_dir);
+    auto payload = RK_TRY(checked.driver->configure_parent(ns));
+    if (!proto::send(to_child, {proto::MsgKind::NetworkReady, payload})) return child_failed();
+    auto ready = await(from_child, proto::MsgKind::ChildReady);
+    if (!ready) {
+        if (ready.error().err == EPIPE) return child_failed();
+        return fail(ready.error());
+    }
+    // The payload names the source-IP mechanism the child set up; empty if it has none.
+    return Ready{std::nullopt, opts_.source_ip_transparent && !ready->payload.empty()};
 }
 
 // Runs the event loop - signals, the API server, the network helper - until the child exits;

@@ -7,6 +7,7 @@
 // kCallDeadline for the whole exchange bounds one that is wedged.
 #include "port/slirp4netns/driver.hpp"
 
+#include "port/serial.hpp"
 #include "sys/fdpass.hpp"
 #include "sys/process.hpp"
 #include "sys/syscalls.hpp"
@@ -288,30 +289,34 @@ class Slirp4netnsPorts final : public port::Driver {
     // it left them, and the helper sees one request at a time, as with the blocking calls.
     void add_async(const PortSpec& spec, AddDone done) override {
         if (!io_) return done(add(spec));
-        enqueue([this, spec, done = std::move(done)] {
-            auto req = add_request_for(spec);
-            if (!req) {
-                done(fail(req.error()));
-                return next();
-            }
-            exchange(*req, [this, spec, done](util::Result<std::string> reply) {
-                done(added(spec, std::move(reply)));
-                next();
+        serial_.run([this, spec, done = std::move(done)] {
+            reconcile([this, spec, done] {
+                auto req = add_request_for(spec);
+                if (!req) {
+                    done(fail(req.error()));
+                    return serial_.done();
+                }
+                exchange(*req, [this, spec, done](util::Result<std::string> reply) {
+                    done(added(spec, std::move(reply)));
+                    serial_.done();
+                });
             });
         });
     }
 
     void remove_async(int id, RemoveDone done) override {
         if (!io_) return done(remove(id));
-        enqueue([this, id, done = std::move(done)] {
-            auto req = remove_request_for(id);
-            if (!req) {
-                done(fail(req.error()));
-                return next();
-            }
-            exchange(*req, [this, id, done](util::Result<std::string> reply) {
-                done(removed(id, std::move(reply)));
-                next();
+        serial_.run([this, id, done = std::move(done)] {
+            reconcile([this, id, done] {
+                auto req = remove_request_for(id);
+                if (!req) {
+                    done(fail(req.error()));
+                    return serial_.done();
+                }
+                exchange(*req, [this, id, done](util::Result<std::string> reply) {
+                    done(removed(id, std::move(reply)));
+                    serial_.done();
+                });
             });
         });
     }
@@ -343,20 +348,6 @@ class Slirp4netnsPorts final : public port::Driver {
         RK_TRY(parse_plain_reply(*reply));
         ports_.erase(id);
         return {};
-    }
-
-    void enqueue(std::function<void()> change) {
-        queue_.push_back(std::move(change));
-        if (!busy_) next();
-    }
-    // Starts the next queued change (after a reconcile, if one is due); each change calls it
-    // once when it is done.
-    void next() {
-        busy_ = !queue_.empty();
-        if (!busy_) return;
-        auto change = std::move(queue_.front());
-        queue_.pop_front();
-        reconcile(std::move(change));
     }
 
     // A request that failed after it was sent - the deadline passed, the connection broke - may
@@ -413,8 +404,7 @@ class Slirp4netnsPorts final : public port::Driver {
     std::string name_;
     Helper helper_;
     std::map<int, PortSpec> ports_;
-    std::deque<std::function<void()>> queue_;
-    bool busy_ = false;
+    Serial serial_;       // the changes, one at a time (each after a reconcile, if one is due)
     bool unsure_ = false; // a request may have been carried out after we gave up on it
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
