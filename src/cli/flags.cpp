@@ -70,7 +70,7 @@ const std::vector<FlagDef>& flag_table() {
 
         {"port-driver", "", "Port", FlagKind::String,
          "port driver for a non-host network [none, implicit, builtin, slirp4netns, "
-         "gvisor-tap-vsock]",
+         "gvisor-tap-vsock, pesto]",
          "\"none\""},
         {"publish", "p", "Port", FlagKind::Slice, "publish ports, e.g. \"127.0.0.1:8080:80/tcp\"",
          ""},

@@ -85,12 +85,16 @@ util::Status validate(proto::Options& o) {
                         "connecting to 127.0.0.1:* on the host namespace");
 
     // Port driver (upstream's combination rules, then what this build implements).
-    if (!one_of(o.port_driver, {"none", "implicit", "builtin", "slirp4netns", "gvisor-tap-vsock"}))
+    if (!one_of(o.port_driver,
+                {"none", "implicit", "builtin", "slirp4netns", "gvisor-tap-vsock", "pesto"}))
         return fail(plain_error("unknown port driver: " + o.port_driver,
                                 "use one of none, implicit, builtin, slirp4netns, "
-                                "gvisor-tap-vsock"));
-    if (o.net == "pasta" && !one_of(o.port_driver, {"none", "implicit"}))
-        return fail(plain_error("network \"pasta\" requires port driver \"none\" or \"implicit\""));
+                                "gvisor-tap-vsock, pesto"));
+    if (o.net == "pasta" && !one_of(o.port_driver, {"none", "implicit", "pesto"}))
+        return fail(plain_error(
+            "network \"pasta\" requires port driver \"none\", \"implicit\" or \"pesto\""));
+    if (o.port_driver == "pesto" && o.net != "pasta")
+        return fail(plain_error("port driver requires pasta network", "add --net=pasta"));
     if (o.net == "none" && !one_of(o.port_driver, {"none", "builtin"}))
         return fail(plain_error("network \"none\" requires port driver \"none\" or \"builtin\""));
     if (o.port_driver == "implicit" && !one_of(o.net, {"pasta", "auto"}))

@@ -32,8 +32,9 @@ using util::plain_error;
 
 PastaFeatures parse_pasta_help(const std::string& help) {
     auto has = [&](std::string_view flag) { return help.find(flag) != std::string::npos; };
-    return {has("--config-net"), has("--ipv4-only"), has("--no-map-gw"), has("--dns-forward"),
-            false};
+    return {
+        has("--config-net"), has("--ipv4-only"), has("--no-map-gw"), has("--dns-forward"), false,
+        has("--conf-path")};
 }
 
 std::vector<std::string> pasta_argv(const PastaArgs& a) {
@@ -58,6 +59,7 @@ std::vector<std::string> pasta_argv(const PastaArgs& a) {
     v.emplace_back(a.implicit_ports ? "--udp-ports=auto" : "--udp-ports=none");
     if (a.host_lo_to_ns_lo) v.emplace_back("--host-lo-to-ns-lo");
     if (!a.pid_file.empty()) v.emplace_back("--pid=" + a.pid_file);
+    if (!a.control_socket.empty()) v.emplace_back("--conf-path=" + a.control_socket);
     if (a.detached_netns.empty()) {
         v.push_back(std::to_string(a.child_pid));
     } else {
@@ -92,7 +94,29 @@ util::Result<PastaProbe> probe_pasta(const proto::Options& opts) {
         return fail(
             plain_error(fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", *path),
                         "install a newer passt"));
-    return PastaProbe{*path, f};
+    std::string pesto;
+    if (opts.port_driver == "pesto") {
+        if (!f.conf_path)
+            return fail(plain_error(
+                fmt::format("{} has no control socket (-c), which --port-driver=pesto needs",
+                            *path),
+                "install passt 2026_05_07 or newer, or use --port-driver=implicit"));
+        pesto = RK_TRY(find_pesto(*path));
+    }
+    return PastaProbe{*path, f, pesto};
+}
+
+std::string pasta_control_socket(const std::string& state_dir) {
+    return state_dir + "/.pasta.sock";
+}
+
+util::Result<std::string> find_pesto(const std::string& pasta_binary) {
+    std::string next_to = pasta_binary.substr(0, pasta_binary.rfind('/') + 1) + "pesto";
+    if (pasta_binary.find('/') != std::string::npos && ::access(next_to.c_str(), X_OK) == 0)
+        return next_to;
+    if (auto p = sys::find_in_path("pesto")) return *p;
+    return fail(plain_error("pesto (passt's client for a running pasta) not found in $PATH",
+                            "install passt 2026_05_07 or newer, or use --port-driver=implicit"));
 }
 
 util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts) {
@@ -122,10 +146,14 @@ util::Result<std::string> PastaDriver::configure_parent(const ChildNetns& ns) {
                 opts_.disable_host_loopback,
                 opts_.ipv6,
                 opts_.port_driver == "implicit",
-                features_.host_lo_to_ns_lo,
+                // Only for implicit ports (a loopback-only server inside, Docker's -p 127.0.0.1):
+                // pesto's forwards must reach the namespace's address, where clients that
+                // honour disallowLoopbackChildIP (Docker) listen, from loopback clients too.
+                features_.host_lo_to_ns_lo && opts_.port_driver == "implicit",
                 fifo,
                 ns.pid,
                 ns.detached};
+    if (opts_.port_driver == "pesto") a.control_socket = pasta_control_socket(ns.state_dir);
     bool implicit = opts_.port_driver == "implicit";
     a.no_ns_to_host =
         no_ns_to_host_forwarding(opts_.disable_host_loopback, implicit, features_.host_lo_to_ns_lo);

@@ -15,6 +15,7 @@ struct PastaFeatures {
     bool no_map_gw = false;
     bool dns_forward = false;
     bool host_lo_to_ns_lo = false;
+    bool conf_path = false; // -c PATH, the control socket pesto talks to (passt 2026)
 };
 PastaFeatures parse_pasta_help(const std::string& help);
 
@@ -30,6 +31,7 @@ struct PastaArgs {
     // -T/-U none: no splice from the namespace's own loopback to the host's. Only where pasta
     // keeps -t auto working with it (see no_ns_to_host_forwarding).
     bool no_ns_to_host = false;
+    std::string control_socket = {}; // -c PATH for --port-driver=pesto; "" for none
 };
 // Whether pasta's namespace-to-host loopback forwarding (-T/-U auto) can be turned off: always
 // when --disable-host-loopback asks for it and inbound forwarding does not rely on -t auto;
@@ -59,8 +61,15 @@ class PastaDriver final : public UserModeDriver {
 struct PastaProbe {
     std::string binary;
     PastaFeatures features;
+    std::string pesto; // --port-driver=pesto: the pesto client (next to pasta, or in PATH)
 };
 util::Result<PastaProbe> probe_pasta(const proto::Options& opts);
+
+// pasta's control socket in the state dir (--port-driver=pesto).
+std::string pasta_control_socket(const std::string& state_dir);
+// The pesto binary for --port-driver=pesto: next to `pasta_binary` if there is one, else in
+// PATH; an error naming the fix if there is none.
+util::Result<std::string> find_pesto(const std::string& pasta_binary);
 
 util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts);
 util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts,

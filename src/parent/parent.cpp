@@ -13,12 +13,14 @@
 #include "api/server.hpp"
 #include "net/driver.hpp"
 #include "net/embedded.hpp"
+#include "net/pasta.hpp"
 #include "parent/cgroup.hpp"
 #include "parent/idmap.hpp"
 #include "parent/preflight.hpp"
 #include "parent/statedir.hpp"
 #include "parent/subid.hpp"
 #include "port/builtin/driver.hpp"
+#include "port/pesto/driver.hpp"
 #include "port/slirp4netns/driver.hpp"
 #include "proto/channel.hpp"
 #include "sys/fs.hpp"
@@ -161,6 +163,14 @@ std::unique_ptr<port::Driver> make_port_driver(boost::asio::io_context& io,
         return port::slirp4netns::make_driver(&io, net::netd_api_socket(state_dir), child_ip,
                                               "gvisor-tap-vsock",
                                               {"rootlesskit-netd", net.helper_pid()});
+    if (opts.port_driver == "pesto") {
+        // Found at start-up already (probe_pasta), so this cannot fail here for want of it.
+        auto pasta = sys::find_in_path(opts.pasta_binary);
+        auto pesto = net::find_pesto(pasta ? *pasta : opts.pasta_binary);
+        return port::pesto::make_driver(
+            &io,
+            {pesto ? *pesto : "pesto", net::pasta_control_socket(state_dir), child_ip, opts.ipv6});
+    }
     return nullptr;
 }
 

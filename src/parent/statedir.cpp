@@ -25,9 +25,10 @@ namespace {
 // Every name RootlessKit keeps in a state directory - ours and upstream's (so that a directory a
 // killed Go instance left behind is recognised too). Nothing else there is ever removed.
 constexpr std::string_view kStateNames[] = {
-    "lock",    "child_pid",  "api.sock",   "netns",      ".child_pid.tmp",       "resolv.conf",
-    "hosts",   ".s4nn.sock", ".netd.sock", ".pasta.pid", "vpnkit-ethernet.sock", ".bp-ready.pipe",
-    ".bp.sock"};
+    "lock",           "child_pid",   "api.sock",    "netns",
+    ".child_pid.tmp", "resolv.conf", "hosts",       ".s4nn.sock",
+    ".netd.sock",     ".pasta.pid",  ".pasta.sock", "vpnkit-ethernet.sock",
+    ".bp-ready.pipe", ".bp.sock"};
 
 // mkdir -p with mode 0700; returns the directories it made, outermost first.
 util::Result<std::vector<std::string>> mkdir_p(const std::string& path) {

@@ -141,3 +141,20 @@ in_test_netns() { # script
     assert_line --partial 'pasta failed (exit status 1): No routable interface for IPv4'
     assert_no_state_dirs
 }
+
+# --port-driver=pesto needs pasta's control socket (-c, passt 2026): Debian 12's pasta has
+# none. The lane (tests/lane/pesto.bats) runs the driver itself against passt 2026.
+@test "pasta --port-driver=pesto with a pasta without a control socket: one line naming the fix, nothing left" {
+    pasta --help 2>&1 | grep -q -- --conf-path && skip "this pasta has a control socket"
+    run rk --state-dir="$T/sd" --net=pasta --port-driver=pesto --disable-host-loopback true
+    assert_failure 1
+    assert_output --partial 'has no control socket (-c), which --port-driver=pesto needs'
+    assert_output --partial 'install passt 2026_05_07 or newer, or use --port-driver=implicit'
+    [ "$(grep -c 'error:' <<<"$output")" = 1 ]
+    [ ! -e "$T/sd" ]
+    [ -z "$(leftover_pids)" ]
+    # and pesto belongs to pasta
+    run rk --net=slirp4netns --port-driver=pesto true
+    assert_failure 1
+    assert_output --partial 'port driver requires pasta network'
+}

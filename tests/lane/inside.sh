@@ -64,18 +64,24 @@ if [ "$suite" = unstable ]; then
     wanted containerd && cell "containerd $containerd_version" "rootless-setuptool install, ctr, port" \
         containerd.bats
     wanted pasta && cell "pasta $passt_version" "net, implicit ports, auto, host loopback" pasta.bats
+    # Go rootlesskit 2.x has no pesto port driver: ours only (its rootlessctl is a client there)
+    wanted pesto && LANE_GO=0 cell "pesto $passt_version" "port driver: API, TCP/UDP, refusals, stopped pasta" \
+        pesto.bats
     wanted peer && LANE_GO=0 cell "rootlessctl" "Go 2.x <-> ours, every verb" peer.bats
     for pair in slirp4netns:builtin slirp4netns:slirp4netns gvisor-tap-vsock:builtin \
-        gvisor-tap-vsock:gvisor-tap-vsock pasta:implicit; do
+        gvisor-tap-vsock:gvisor-tap-vsock pasta:implicit pasta:pesto; do
+        # Go rootlesskit 2.x has no pesto: ours only there
+        go=1
+        [ "${pair#*:}" = pesto ] && go=0
         wanted docker "${pair%:*}+${pair#*:}" &&
-            cell "docker $docker_version" "${pair%:*}+${pair#*:}" docker.bats \
+            LANE_GO=$go cell "docker $docker_version" "${pair%:*}+${pair#*:}" docker.bats \
             LANE_NET="${pair%:*}" LANE_PORT="${pair#*:}" LANE_DETACH=0
         # dockerd < 29 has no --detach-netns support: it would stay in the host's network
         # namespace and its iptables calls are refused (Go rootlesskit: the same).
         if ! wanted docker "${pair%:*}+${pair#*:} detach"; then
             :
         elif dpkg --compare-versions "$docker_version" ge 29; then
-            cell "docker $docker_version" "${pair%:*}+${pair#*:} detach" docker.bats \
+            LANE_GO=$go cell "docker $docker_version" "${pair%:*}+${pair#*:} detach" docker.bats \
                 LANE_NET="${pair%:*}" LANE_PORT="${pair#*:}" LANE_DETACH=1
         else
             echo "docker $docker_version|${pair%:*}+${pair#*:} detach|n/a: dockerd < 29 cannot use --detach-netns|n/a" >>"$RESULTS"

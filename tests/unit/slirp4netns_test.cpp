@@ -168,7 +168,9 @@ TEST(Pasta, FeaturesFromHelpNotVersion) {
     EXPECT_TRUE(f.ipv4_only);
     EXPECT_TRUE(f.no_map_gw);
     EXPECT_TRUE(f.dns_forward);
+    EXPECT_FALSE(f.conf_path); // Debian 12's pasta: no control socket, so no pesto
     EXPECT_FALSE(parse_pasta_help("Usage: passt [OPTION]...\n").config_net);
+    EXPECT_TRUE(parse_pasta_help("  -c, --conf-path PATH\tConfiguration socket path\n").conf_path);
 }
 
 TEST(Pasta, NamespaceToHostForwardingOff) {
@@ -203,6 +205,11 @@ TEST(Pasta, CommandLineMatchesUpstream) {
               "--netmask=24 --gateway=10.0.7.2 --dns-forward=10.0.7.3 --tcp-ports=none "
               "--udp-ports=none --host-lo-to-ns-lo --pid=/sd/.pasta.pid "
               "--userns=/proc/7/ns/user --netns=/proc/7/root/sd/netns");
+    // --port-driver=pesto: the control socket pesto talks to
+    b.control_socket = "/sd/.pasta.sock";
+    EXPECT_NE(fmt::format("{}", fmt::join(pasta_argv(b), " "))
+                  .find("--pid=/sd/.pasta.pid --conf-path=/sd/.pasta.sock --userns="),
+              std::string::npos);
 }
 
 } // namespace
@@ -241,3 +248,62 @@ TEST(Slirp4netnsPorts, CheckRunning) {
 
 } // namespace
 } // namespace rk::port::slirp4netns
+
+#include "port/pesto/driver.hpp"
+
+namespace rk::port::pesto {
+namespace {
+
+std::string joined(const util::Result<std::vector<std::string>>& r) {
+    return r ? fmt::format("{}", fmt::join(*r, " ")) : "error: " + r.error().message();
+}
+
+PortSpec spec(std::string proto, std::string parent_ip, int parent_port, int child_port,
+              std::string child_ip = "") {
+    PortSpec s;
+    s.proto = std::move(proto);
+    s.parent_ip = std::move(parent_ip);
+    s.parent_port = parent_port;
+    s.child_port = child_port;
+    s.child_ip = std::move(child_ip);
+    return s;
+}
+
+// pesto's forward syntax (passt 2026): [ADDR/]PORT:CHILDPORT, -t for TCP, -u for UDP.
+TEST(Pesto, Arguments) {
+    Config c{"pesto", "/sd/.pasta.sock", "10.0.2.100", false};
+    EXPECT_EQ(joined(pesto_args(true, spec("tcp", "127.0.0.1", 8080, 80), c)),
+              "-A -t 127.0.0.1/8080:80 /sd/.pasta.sock");
+    EXPECT_EQ(joined(pesto_args(false, spec("udp", "", 5353, 53), c)),
+              "-D -u 5353:53 /sd/.pasta.sock");
+    EXPECT_EQ(joined(pesto_args(true, spec("tcp4", "", 8080, 80), c)),
+              "-A -t 0.0.0.0/8080:80 /sd/.pasta.sock");
+    EXPECT_EQ(joined(pesto_args(true, spec("tcp", "::ffff:127.0.0.1", 8080, 80), c)),
+              "-A -t 127.0.0.1/8080:80 /sd/.pasta.sock"); // Docker >= 28's mapped form
+    EXPECT_EQ(joined(pesto_args(true, spec("tcp", "", 8080, 80, "10.0.2.100"), c)),
+              "-A -t 8080:80 /sd/.pasta.sock");
+    // what pasta cannot do
+    EXPECT_NE(joined(pesto_args(true, spec("tcp6", "::1", 8080, 80), c))
+                  .find("unsupported protocol \"tcp6\""),
+              std::string::npos);
+    EXPECT_NE(joined(pesto_args(true, spec("sctp", "", 8080, 80), c)).find("unsupported protocol"),
+              std::string::npos);
+    EXPECT_NE(joined(pesto_args(true, spec("tcp", "", 8080, 80, "10.0.2.5"), c))
+                  .find("namespace's own address 10.0.2.100 only"),
+              std::string::npos);
+    EXPECT_NE(
+        joined(pesto_args(true, spec("tcp", "::1", 8080, 80), c)).find("no suitable address found"),
+        std::string::npos);
+    // with --ipv6
+    c.ipv6 = true;
+    EXPECT_EQ(joined(pesto_args(true, spec("tcp6", "::1", 8080, 80), c)),
+              "-A -t [::1]/8080:80 /sd/.pasta.sock");
+    EXPECT_EQ(joined(pesto_args(true, spec("udp6", "", 8080, 80), c)),
+              "-A -u [::]/8080:80 /sd/.pasta.sock");
+    EXPECT_NE(joined(pesto_args(true, spec("tcp6", "127.0.0.1", 8080, 80), c))
+                  .find("no suitable address found"),
+              std::string::npos);
+}
+
+} // namespace
+} // namespace rk::port::pesto

@@ -1,0 +1,242 @@
+// Purpose: the pesto port driver (see driver.hpp).
+//
+// Theory of Operation
+//   add: check the spec (conflicts, protocol, ChildIP), bind the host address and port once
+//   and let go (pesto says nothing when pasta cannot bind: a port in use or a privileged one
+//   would otherwise be "added" and never answer), then `pesto -A -t|-u [ADDR/]PORT:CHILD SOCK`.
+//   remove: `pesto -D` with the same forward. IDs are ours (pasta's table has none), from 1,
+//   never reused. Each pesto run is a child process watched on the event loop (its output
+//   pipe; a 3 s timer kills a pesto stuck on a wedged pasta); changes run one at a time.
+#include "port/pesto/driver.hpp"
+
+#include "port/builtin/listener.hpp"
+#include "port/serial.hpp"
+#include "sys/process.hpp"
+#include "sys/syscalls.hpp"
+#include "util/strings.hpp"
+
+#include <array>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <fmt/format.h>
+#include <map>
+#include <sys/wait.h>
+
+namespace rk::port::pesto {
+namespace asio = boost::asio;
+using util::fail;
+using util::plain_error;
+
+namespace {
+
+constexpr auto kDeadline = std::chrono::seconds(3);
+
+bool is_ipv6(const std::string& ip) {
+    return ip.find(':') != std::string::npos;
+}
+
+} // namespace
+
+util::Result<std::vector<std::string>> pesto_args(bool add, const PortSpec& submitted,
+                                                  const Config& config) {
+    PortSpec s = with_plain_ipv4(submitted);
+    std::string base = s.proto.substr(0, 3);
+    char family = s.proto.size() == 4 ? s.proto[3] : 0;
+    const std::string protos = config.ipv6 ? "tcp, tcp4, tcp6, udp, udp4 or udp6"
+                                           : "tcp, tcp4, udp or udp4 (tcp6 and udp6 with --ipv6)";
+    if ((base != "tcp" && base != "udp") || s.proto.size() > 4 ||
+        (family != 0 && family != '4' && family != '6') || (family == '6' && !config.ipv6))
+        return fail(
+            plain_error(fmt::format("unsupported protocol \"{}\"", s.proto), "use " + protos));
+    if (!s.child_ip.empty() && s.child_ip != config.child_ip)
+        return fail(
+            plain_error(fmt::format("pasta forwards to the namespace's own address {} only, not {}",
+                                    config.child_ip, s.child_ip),
+                        "leave ChildIP out"));
+    std::string ip = s.parent_ip;
+    if ((family == '4' && is_ipv6(ip)) || (family == '6' && !ip.empty() && !is_ipv6(ip)) ||
+        (!config.ipv6 && is_ipv6(ip)))
+        return fail(plain_error(fmt::format("listen {} {}: no suitable address found", s.proto, ip),
+                                config.ipv6 ? "" : "IPv6 needs --ipv6"));
+    if (ip.empty() && family == '4') ip = "0.0.0.0";
+    if (ip.empty() && family == '6') ip = "::";
+    std::string where = ip.empty()    ? std::string()
+                        : is_ipv6(ip) ? fmt::format("[{}]/", ip)
+                                      : ip + "/";
+    return std::vector<std::string>{add ? "-A" : "-D", base == "tcp" ? "-t" : "-u",
+                                    fmt::format("{}{}:{}", where, s.parent_port, s.child_port),
+                                    config.control_socket};
+}
+
+namespace {
+
+// One pesto run, watched on an event loop: its output (stdout and stderr) read to EOF, then
+// reaped; `done` gets nothing or the error, on the loop's thread.
+class PestoRun : public std::enable_shared_from_this<PestoRun> {
+  public:
+    using Done = std::function<void(util::Status)>;
+    PestoRun(asio::io_context& io, sys::Helper h, Done done)
+        : out_(io, h.output.release()), timer_(io), pid_(h.pid), done_(std::move(done)) {}
+
+    void start() {
+        timer_.expires_after(kDeadline);
+        timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec) return;
+            self->timed_out_ = true;
+            ::kill(self->pid_, SIGKILL); // its output then ends, and read() finishes
+        });
+        read();
+    }
+
+  private:
+    void read() {
+        out_.async_read_some(
+            asio::buffer(buf_),
+            [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                if (!ec) {
+                    if (self->output_.size() < 16384) self->output_.append(self->buf_.data(), n);
+                    return self->read();
+                }
+                self->finish();
+            });
+    }
+
+    void finish() {
+        timer_.cancel();
+        boost::system::error_code ignored;
+        out_.close(ignored);
+        int st = 0;
+        sys::retry_eintr([&] { return ::waitpid(pid_, &st, 0); });
+        if (timed_out_)
+            return done_(
+                fail(plain_error(fmt::format("pesto did not finish within {} s", kDeadline.count()),
+                                 "is pasta stopped or overloaded?")));
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return done_({});
+        auto lines = util::split(util::trim(output_), '\n');
+        std::string why =
+            lines.empty() ? sys::describe_wait_status(st) : std::string(util::trim(lines.back()));
+        done_(fail(plain_error("pesto: " + why)));
+    }
+
+    asio::posix::stream_descriptor out_;
+    asio::steady_timer timer_;
+    pid_t pid_;
+    Done done_;
+    std::string output_;
+    std::array<char, 4096> buf_{};
+    bool timed_out_ = false;
+};
+
+class PestoPorts final : public port::Driver {
+  public:
+    PestoPorts(asio::io_context* io, Config config) : io_(io), config_(std::move(config)) {}
+
+    std::string name() const override { return "pesto"; }
+    std::vector<std::string> protos() const override {
+        if (config_.ipv6) return {"tcp", "tcp4", "tcp6", "udp", "udp4", "udp6"};
+        return {"tcp", "tcp4", "udp", "udp4"};
+    }
+    bool disallow_loopback_child_ip() const override { return true; }
+
+    util::Result<PortStatus> add(const PortSpec& spec) override {
+        return blocking<PortStatus>([&](auto& io, auto done) { add_on(io, spec, done); });
+    }
+    util::Status remove(int id) override {
+        return blocking<void>([&](auto& io, auto done) { remove_on(io, id, done); });
+    }
+
+    void add_async(const PortSpec& spec, AddDone done) override {
+        if (!io_) return done(add(spec));
+        serial_.run([this, spec, done = std::move(done)] {
+            add_on(*io_, spec, [this, done](util::Result<PortStatus> r) {
+                done(std::move(r));
+                serial_.done();
+            });
+        });
+    }
+    void remove_async(int id, RemoveDone done) override {
+        if (!io_) return done(remove(id));
+        serial_.run([this, id, done = std::move(done)] {
+            remove_on(*io_, id, [this, done](util::Status r) {
+                done(std::move(r));
+                serial_.done();
+            });
+        });
+    }
+
+    std::vector<PortStatus> list() const override {
+        std::vector<PortStatus> out;
+        for (const auto& [id, spec] : ports_)
+            out.push_back({id, spec});
+        return out;
+    }
+
+  private:
+    void add_on(asio::io_context& io, const PortSpec& spec, AddDone done) {
+        auto args = prepare_add(spec);
+        if (!args) return done(fail(args.error()));
+        run(io, std::move(*args), [this, spec, done](util::Status st) {
+            if (!st) return done(fail(st.error()));
+            int id = next_id_++;
+            ports_[id] = spec;
+            done(PortStatus{id, spec});
+        });
+    }
+    void remove_on(asio::io_context& io, int id, RemoveDone done) {
+        auto it = ports_.find(id);
+        if (it == ports_.end()) return done(fail(plain_error(fmt::format("unknown id: {}", id))));
+        auto args = pesto_args(false, it->second, config_);
+        if (!args) return done(fail(args.error()));
+        run(io, std::move(*args), [this, id, done](util::Status st) {
+            if (!st) return done(st);
+            ports_.erase(id);
+            done({});
+        });
+    }
+
+    util::Result<std::vector<std::string>> prepare_add(const PortSpec& spec) const {
+        RK_TRY(validate_port_spec(spec, ports_));
+        auto args = RK_TRY(pesto_args(true, spec, config_));
+        // Bindable now (released at once): see driver.hpp.
+        RK_TRY(builtin::make_listener(with_plain_ipv4(spec)));
+        return args;
+    }
+
+    // Runs pesto with `args`; `done` gets the outcome unless the driver is gone by then.
+    void run(asio::io_context& io, std::vector<std::string> args,
+             std::function<void(util::Status)> done) {
+        args.insert(args.begin(), config_.pesto);
+        auto h = sys::spawn_helper(std::move(args));
+        if (!h) return done(fail(h.error()));
+        std::weak_ptr<char> alive = alive_;
+        std::make_shared<PestoRun>(io, std::move(*h), [alive, done](util::Status st) {
+            if (!alive.expired()) done(std::move(st));
+        })->start();
+    }
+
+    // The synchronous form (the -p ports at start-up): the same run on a loop of its own.
+    template <typename T, typename F> util::Result<T> blocking(F start) {
+        asio::io_context io(1);
+        std::optional<util::Result<T>> out;
+        start(io, [&out](util::Result<T> r) { out = std::move(r); });
+        io.run();
+        return out ? std::move(*out) : fail(plain_error("pesto gave no answer"));
+    }
+
+    asio::io_context* io_; // null: changes block
+    Config config_;
+    std::map<int, PortSpec> ports_;
+    int next_id_ = 1;
+    Serial serial_;
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+} // namespace
+
+std::unique_ptr<port::Driver> make_driver(asio::io_context* io, Config config) {
+    return std::make_unique<PestoPorts>(io, std::move(config));
+}
+
+} // namespace rk::port::pesto
