@@ -137,22 +137,13 @@ util::Result<std::string> PastaDriver::configure_parent(const ChildNetns& ns) {
     util::Defer remove_fifo([&] { ::unlink(fifo.c_str()); });
     util::Fd ready(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!ready) return fail(util::sys_error("open " + fifo));
-    PastaArgs a{plan_.ifname,
-                plan_.mtu,
-                plan_.child_ip,
-                plan_.gateway,
-                plan_.dns.front(),
-                plan_.prefix,
-                opts_.disable_host_loopback,
-                opts_.ipv6,
-                opts_.port_driver == "implicit",
-                // Only for implicit ports (a loopback-only server inside, Docker's -p 127.0.0.1):
-                // pesto's forwards must reach the namespace's address, where clients that
-                // honour disallowLoopbackChildIP (Docker) listen, from loopback clients too.
-                features_.host_lo_to_ns_lo && opts_.port_driver == "implicit",
-                fifo,
-                ns.pid,
-                ns.detached};
+    PastaArgs a{
+        plan_.ifname, plan_.mtu, plan_.child_ip, plan_.gateway, plan_.dns.front(), plan_.prefix,
+        opts_.disable_host_loopback, opts_.ipv6, opts_.port_driver == "implicit",
+        // Only for implicit ports (a loopback-only server inside, Docker's -p 127.0.0.1):
+        // pesto's forwards must reach the namespace's address, where clients that
+        // honour disallowLoopbackChildIP (Docker) listen, from loopback clients too.
+        features_.host_lo_to_ns_lo && opts_.port_driver == "implicit", fifo, ns.pid, ns.detached};
     if (opts_.port_driver == "pesto") a.control_socket = pasta_control_socket(ns.state_dir);
     bool implicit = opts_.port_driver == "implicit";
     a.no_ns_to_host =

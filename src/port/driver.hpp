@@ -16,6 +16,14 @@ struct PortStatus {
     PortSpec spec;
 };
 
+// A driver's table of ports (id -> spec) as list() returns it, sorted by id.
+inline std::vector<PortStatus> statuses(const std::map<int, PortSpec>& ports) {
+    std::vector<PortStatus> out;
+    for (const auto& [id, spec] : ports)
+        out.push_back({id, spec});
+    return out;
+}
+
 class Driver {
   public:
     virtual ~Driver() = default;

@@ -258,16 +258,7 @@ std::string joined(const util::Result<std::vector<std::string>>& r) {
     return r ? fmt::format("{}", fmt::join(*r, " ")) : "error: " + r.error().message();
 }
 
-PortSpec spec(std::string proto, std::string parent_ip, int parent_port, int child_port,
-              std::string child_ip = "") {
-    PortSpec s;
-    s.proto = std::move(proto);
-    s.parent_ip = std::move(parent_ip);
-    s.parent_port = parent_port;
-    s.child_port = child_port;
-    s.child_ip = std::move(child_ip);
-    return s;
-}
+using slirp4netns::spec; // the same PortSpec builder
 
 // pesto's forward syntax (passt 2026): [ADDR/]PORT:CHILDPORT, -t for TCP, -u for UDP.
 TEST(Pesto, Arguments) {

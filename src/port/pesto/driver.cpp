@@ -166,12 +166,7 @@ class PestoPorts final : public port::Driver {
         });
     }
 
-    std::vector<PortStatus> list() const override {
-        std::vector<PortStatus> out;
-        for (const auto& [id, spec] : ports_)
-            out.push_back({id, spec});
-        return out;
-    }
+    std::vector<PortStatus> list() const override { return statuses(ports_); }
 
   private:
     void add_on(asio::io_context& io, const PortSpec& spec, AddDone done) {

@@ -321,12 +321,7 @@ class Slirp4netnsPorts final : public port::Driver {
         });
     }
 
-    std::vector<PortStatus> list() const override {
-        std::vector<PortStatus> out;
-        for (const auto& [id, spec] : ports_)
-            out.push_back({id, spec});
-        return out;
-    }
+    std::vector<PortStatus> list() const override { return statuses(ports_); }
 
   private:
     util::Result<std::string> add_request_for(const PortSpec& spec) const {
