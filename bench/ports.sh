@@ -7,7 +7,9 @@
 # targets. Ours and Go alternate for ROUNDS rounds (default 3) and the ratios are of the
 # medians. Each round also measures bench/splice-proxy.c, the simplest splice forwarder, as the
 # throughput ceiling. iperf3 runs leave the first second (TCP slow start) out of the result
-# (-O 1). Timing is informational: nothing here is a pass/fail test.
+# (-O 1). With RK_DEB_DIR=BUILD_DIR (our .deb) it ends with bench/pasta-ports.sh: pasta's
+# implicit and pesto port drivers beside builtin, with today's pasta. Timing is informational:
+# nothing here is a pass/fail test.
 #
 #   sudo bench/ports.sh        # after tests/integration/setup.sh; DUR=10 ROUNDS=3 by default
 set -euo pipefail
@@ -189,4 +191,11 @@ if [ -x "$(dirname "$RK")/../libexec/rootlesskit/rootlesskit-netd" ]; then
     echo "port_embedded_gvisor_tap_vsock_iperf3=$e Gbps (runs:$es)"
     echo "port_embedded_builtin_iperf3=$b Gbps (runs:$bs)"
     awk -v e="$e" -v b="$b" 'BEGIN {printf "ratio_embedded_port_driver_vs_builtin=%.2f (informational)\n", e / b}'
+fi
+
+# pasta's own forwards (--port-driver=implicit and pesto) beside the builtin driver, in one
+# run, with today's pasta in the lane's root filesystem (needs our .deb: RK_DEB_DIR=BUILD_DIR).
+if [ -n "${RK_DEB_DIR:-}" ]; then
+    DUR=${DUR} bash "$(dirname "$0")/pasta-ports.sh" "$RK_DEB_DIR" ||
+        echo "pasta port benchmark failed (informational)"
 fi
