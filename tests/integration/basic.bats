@@ -80,7 +80,7 @@ load helpers
     assert_success
     assert_output 3
     run rk --print-semver=minor
-    assert_output 0
+    assert_output 1
     run rk --print-semver=bogus
     assert_failure 1
     assert_output --partial 'expected --print-semver=(major|minor|patch), got "bogus"'
