@@ -108,7 +108,8 @@ get() {
     SERVER="timeout 5 busybox httpd -f -p 18285 -h $T; sleep 30" start_rk --pidns
     run get 127.0.0.1:18285
     assert_success
-    sleep 6.5 # httpd gone, and pasta has rescanned
+    # httpd stops after 5 s; pasta drops the host port on its next scan (one a second)
+    for _ in $(seq 100); do listening 18285 || break; sleep 0.1; done
     run curl -sS -m 2 http://127.0.0.1:18285/index.html
     assert_failure
     stop_rk
