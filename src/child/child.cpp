@@ -17,7 +17,7 @@
 
 #include "child/mounts.hpp"
 #include "net/driver.hpp"
-#include "port/builtin/dial.hpp"
+#include "port/registry.hpp"
 #include "proto/channel.hpp"
 #include "sys/fs.hpp"
 #include "sys/netns.hpp"
@@ -51,11 +51,10 @@ namespace log = util::log;
 namespace {
 
 // Mount and network set-up inside the namespaces, between IdmapDone and ChildReady. With
-// --detach-netns, `netns` receives the detached network namespace. `routing`: what the
-// builtin port driver's source-IP transparency got (ChildReady's payload names the mechanism
-// for /v1/info, or is empty).
+// --detach-netns, `netns` receives the detached network namespace. `ports`: the port driver's
+// child half, if it has one; what it prepares is ChildReady's payload (for /v1/info).
 util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd& netns,
-                   port::builtin::SourceRouting& routing) {
+                   port::ChildHalf* ports) {
     RK_TRY(proto::expect(st.from_parent, proto::MsgKind::IdmapDone));
     if (::getuid() != 0)
         return fail(util::plain_error("the ID maps were written but we are not uid 0 inside"));
@@ -91,13 +90,13 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd
                                  detached ? DnsFiles::WriteOnly : DnsFiles::WriteAndMount,
                                  etc_copied_up));
     }
-    if (st.dial_fd >= 0 && opts.source_ip_transparent)
+    std::string payload;
+    if (ports)
         RK_TRY(sys::run_in_netns(netns.get(), [&]() -> util::Status {
-            routing = port::builtin::prepare_source_routing();
+            payload = ports->prepare();
             return {};
         }));
-    RK_TRY(proto::send(st.to_parent, {proto::MsgKind::ChildReady,
-                                      routing.any() ? port::builtin::kSourceIpBackend : ""}));
+    RK_TRY(proto::send(st.to_parent, {proto::MsgKind::ChildReady, payload}));
     return {};
 }
 
@@ -277,8 +276,8 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     // Die with the parent; the pipe read below notices a parent that died before this call.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     Fd netns;
-    port::builtin::SourceRouting routing;
-    if (auto s = setup(opts, st, netns, routing); !s) {
+    std::shared_ptr<port::ChildHalf> ports = port::make_child_half(opts, st.dial_fd);
+    if (auto s = setup(opts, st, netns, ports.get()); !s) {
         // EOF on the pipe: the parent failed and says why itself.
         if (s.error().err == EPIPE) return 1;
         util::Error e = s.error();
@@ -289,21 +288,21 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     }
     ::close(st.from_parent);
     ::close(st.to_parent);
-    if (st.dial_fd >= 0) {
-        // The builtin port driver's dialer: connects inside our network namespace for the
-        // parent. A thread, so that the supervisor loop below stays as it is; with
-        // --detach-netns the thread joins the detached namespace and dials there.
+    if (ports) {
+        // The port driver's child half (builtin: the dialer, connecting inside our network
+        // namespace for the parent). A thread, so that the supervisor loop below stays as it
+        // is; with --detach-netns the thread joins the detached namespace and serves there.
         int ns_fd = netns.release();
-        auto dialer = [fd = st.dial_fd, ns = ns_fd, routing] {
+        auto serve = [ports, ns = ns_fd] {
             if (ns >= 0 && ::setns(ns, CLONE_NEWNET) != 0) {
                 log::error("the port driver cannot join the detached network namespace: {}",
                            std::strerror(errno));
                 return;
             }
             if (ns >= 0) ::close(ns);
-            port::builtin::serve_dial_requests(fd, routing);
+            ports->serve();
         };
-        if (auto s = util::start_detached("the port driver", std::move(dialer)); !s) {
+        if (auto s = util::start_detached("the port driver", std::move(serve)); !s) {
             log::error("{}", s.error().message());
             return 1;
         }

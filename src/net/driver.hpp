@@ -59,8 +59,14 @@ class Driver {
     // Parent half: an fd (a pidfd) that becomes readable when the driver's helper process
     // dies, or -1 if there is none. The namespace has no network from then on.
     virtual int helper_pidfd() const { return -1; }
-    // Parent half: the helper's pid (for checks such as "is it stopped?"), or -1.
+    // Parent half: the helper's pid (for checks such as "is it stopped?"), or -1, and its name
+    // for messages.
     virtual pid_t helper_pid() const { return -1; }
+    virtual std::string helper_name() const { return {}; }
+    // Parent half, after configure_parent: the socket on which the helper takes port changes
+    // (slirp4netns' --api-socket, rootlesskit-netd's, pasta's -c), "" if it was given none.
+    // Port drivers that drive the helper talk to it there.
+    virtual std::string control_socket() const { return {}; }
     // Parent half, after helper_pidfd() became readable: reaps the helper and says what
     // happened to it.
     virtual util::Error helper_died() { return util::plain_error("network helper died"); }

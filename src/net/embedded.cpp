@@ -96,7 +96,8 @@ util::Result<std::string> EmbeddedDriver::configure_parent(const ChildNetns& ns)
     args.disable_host_loopback = opts_.disable_host_loopback;
     args.ipv6 = opts_.ipv6;
     args.without_landlock = netd_without_landlock_allowed();
-    if (opts_.port_driver == "gvisor-tap-vsock") args.api_socket = netd_api_socket(ns.state_dir);
+    if (opts_.port_driver == "gvisor-tap-vsock")
+        args.api_socket = control_socket_ = netd_api_socket(ns.state_dir);
     for (auto& a : netd_argv(plan_, args))
         argv.push_back(std::move(a));
     proc_ = RK_TRY(start_helper("rootlesskit-netd", std::move(argv), {tap.get(), ready_w.get()}));

@@ -60,6 +60,8 @@ class UserModeDriver : public Driver {
     void shutdown() override { stop_helper(proc_); }
     int helper_pidfd() const override { return proc_.pidfd.get(); }
     pid_t helper_pid() const override { return proc_.pid; }
+    std::string helper_name() const override { return proc_.name; }
+    std::string control_socket() const override { return control_socket_; }
     util::Error helper_died() override { return helper_death(proc_); }
     std::optional<DriverInfo> info() const override {
         return DriverInfo{std::string(name()), plan_.dns, plan_.child_ip, false, opts_.ipv6};
@@ -69,6 +71,7 @@ class UserModeDriver : public Driver {
     const proto::Options& opts_;
     VirtualNet plan_;
     SupervisedHelper proc_;
+    std::string control_socket_; // set by configure_parent where the helper gets one
 };
 
 } // namespace rk::net

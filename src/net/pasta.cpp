@@ -94,29 +94,16 @@ util::Result<PastaProbe> probe_pasta(const proto::Options& opts) {
         return fail(
             plain_error(fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", *path),
                         "install a newer passt"));
-    std::string pesto;
-    if (opts.port_driver == "pesto") {
-        if (!f.conf_path)
-            return fail(plain_error(
-                fmt::format("{} has no control socket (-c), which --port-driver=pesto needs",
-                            *path),
-                "install passt 2026_05_07 or newer, or use --port-driver=implicit"));
-        pesto = RK_TRY(find_pesto(*path));
-    }
-    return PastaProbe{*path, f, pesto};
+    // (the pesto client itself is the port driver's check: port/registry)
+    if (opts.port_driver == "pesto" && !f.conf_path)
+        return fail(plain_error(
+            fmt::format("{} has no control socket (-c), which --port-driver=pesto needs", *path),
+            "install passt 2026_05_07 or newer, or use --port-driver=implicit"));
+    return PastaProbe{*path, f};
 }
 
 std::string pasta_control_socket(const std::string& state_dir) {
     return state_dir + "/.pasta.sock";
-}
-
-util::Result<std::string> find_pesto(const std::string& pasta_binary) {
-    std::string next_to = pasta_binary.substr(0, pasta_binary.rfind('/') + 1) + "pesto";
-    if (pasta_binary.find('/') != std::string::npos && ::access(next_to.c_str(), X_OK) == 0)
-        return next_to;
-    if (auto p = sys::find_in_path("pesto")) return *p;
-    return fail(plain_error("pesto (passt's client for a running pasta) not found in $PATH",
-                            "install passt 2026_05_07 or newer, or use --port-driver=implicit"));
 }
 
 util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts) {
@@ -144,7 +131,8 @@ util::Result<std::string> PastaDriver::configure_parent(const ChildNetns& ns) {
         // pesto's forwards must reach the namespace's address, where clients that
         // honour disallowLoopbackChildIP (Docker) listen, from loopback clients too.
         features_.host_lo_to_ns_lo && opts_.port_driver == "implicit", fifo, ns.pid, ns.detached};
-    if (opts_.port_driver == "pesto") a.control_socket = pasta_control_socket(ns.state_dir);
+    if (opts_.port_driver == "pesto")
+        a.control_socket = control_socket_ = pasta_control_socket(ns.state_dir);
     bool implicit = opts_.port_driver == "implicit";
     a.no_ns_to_host =
         no_ns_to_host_forwarding(opts_.disable_host_loopback, implicit, features_.host_lo_to_ns_lo);

@@ -61,15 +61,11 @@ class PastaDriver final : public UserModeDriver {
 struct PastaProbe {
     std::string binary;
     PastaFeatures features;
-    std::string pesto; // --port-driver=pesto: the pesto client (next to pasta, or in PATH)
 };
 util::Result<PastaProbe> probe_pasta(const proto::Options& opts);
 
 // pasta's control socket in the state dir (--port-driver=pesto).
 std::string pasta_control_socket(const std::string& state_dir);
-// The pesto binary for --port-driver=pesto: next to `pasta_binary` if there is one, else in
-// PATH; an error naming the fix if there is none.
-util::Result<std::string> find_pesto(const std::string& pasta_binary);
 
 util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts);
 util::Result<std::unique_ptr<Driver>> make_pasta_driver(const proto::Options& opts,

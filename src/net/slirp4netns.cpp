@@ -136,12 +136,12 @@ util::Result<std::unique_ptr<Driver>> make_slirp4netns_driver(const proto::Optio
 }
 
 util::Result<std::string> Slirp4netnsDriver::configure_parent(const ChildNetns& ns) {
-    Slirp4netnsArgs a{
-        plan_.mtu,       opts_.disable_host_loopback,
-        opts_.cidr,      opts_.port_driver == "slirp4netns" ? ns.state_dir + "/.s4nn.sock" : "",
-        helper_.sandbox, helper_.seccomp,
-        opts_.ipv6,      ns.pid,
-        plan_.ifname,    ns.detached};
+    if (opts_.port_driver == "slirp4netns") control_socket_ = ns.state_dir + "/.s4nn.sock";
+    Slirp4netnsArgs a{plan_.mtu,       opts_.disable_host_loopback,
+                      opts_.cidr,      control_socket_,
+                      helper_.sandbox, helper_.seccomp,
+                      opts_.ipv6,      ns.pid,
+                      plan_.ifname,    ns.detached};
     std::vector<std::string> argv{helper_.binary};
     for (auto& s : slirp4netns_argv(a))
         argv.push_back(std::move(s));

@@ -12,16 +12,12 @@
 
 #include "api/server.hpp"
 #include "net/driver.hpp"
-#include "net/embedded.hpp"
-#include "net/pasta.hpp"
 #include "parent/cgroup.hpp"
 #include "parent/idmap.hpp"
 #include "parent/preflight.hpp"
 #include "parent/statedir.hpp"
 #include "parent/subid.hpp"
-#include "port/builtin/driver.hpp"
-#include "port/pesto/driver.hpp"
-#include "port/slirp4netns/driver.hpp"
+#include "port/registry.hpp"
 #include "proto/channel.hpp"
 #include "sys/fs.hpp"
 #include "sys/process.hpp"
@@ -123,6 +119,7 @@ struct Checked {
 util::Result<Checked> check_before_start(const proto::Options& opts) {
     Checked c;
     c.driver = RK_TRY(net::make_driver(opts));
+    RK_TRY(port::check(opts));
     auto user = RK_TRY(current_user());
     RK_TRY(find_idmap_tools());
     auto subids = RK_TRY(lookup_subids(opts.subid_source, user));
@@ -138,40 +135,23 @@ struct DialChannel {
     Fd parent, child;
 };
 util::Result<DialChannel> open_dial_channel(const proto::Options& opts) {
-    if (opts.port_driver != "builtin") return DialChannel{};
+    if (!port::needs_dial_channel(opts)) return DialChannel{};
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
         return fail(util::sys_error("socketpair"));
     return DialChannel{Fd(sp[0]), Fd(sp[1])};
 }
 
-// Phase 6: the port driver (none for --port-driver=none and implicit), before the event loop.
-std::unique_ptr<port::Driver> make_port_driver(boost::asio::io_context& io,
-                                               const proto::Options& opts, net::Driver& net,
-                                               const std::string& state_dir, Fd dial,
-                                               bool keep_source_ip) {
-    if (opts.port_driver == "builtin")
-        return port::builtin::make_driver(io, std::move(dial),
-                                          keep_source_ip ? port::builtin::SourceIp::Preserve
-                                                         : port::builtin::SourceIp::Loopback);
+// Phase 6: the port driver's parent half (none for --port-driver=none and implicit), before the
+// event loop, with what it may need of the network driver.
+util::Result<std::unique_ptr<port::Driver>> make_port_driver(boost::asio::io_context& io,
+                                                             const proto::Options& opts,
+                                                             const net::Driver& net, Fd dial,
+                                                             bool keep_source_ip) {
     auto info = net.info();
-    std::string child_ip = info ? info->child_ip : std::string();
-    if (opts.port_driver == "slirp4netns")
-        return port::slirp4netns::make_driver(&io, state_dir + "/.s4nn.sock", child_ip,
-                                              "slirp4netns", {"slirp4netns", net.helper_pid()});
-    if (opts.port_driver == "gvisor-tap-vsock")
-        return port::slirp4netns::make_driver(&io, net::netd_api_socket(state_dir), child_ip,
-                                              "gvisor-tap-vsock",
-                                              {"rootlesskit-netd", net.helper_pid()});
-    if (opts.port_driver == "pesto") {
-        // Found at start-up already (probe_pasta), so this cannot fail here for want of it.
-        auto pasta = sys::find_in_path(opts.pasta_binary);
-        auto pesto = net::find_pesto(pasta ? *pasta : opts.pasta_binary);
-        return port::pesto::make_driver(
-            &io,
-            {pesto ? *pesto : "pesto", net::pasta_control_socket(state_dir), child_ip, opts.ipv6});
-    }
-    return nullptr;
+    return port::make_parent_half({io, opts, info ? info->child_ip : std::string(),
+                                   net.helper_name(), net.helper_pid(), net.control_socket(),
+                                   std::move(dial), keep_source_ip});
 }
 
 // Every -p spec, in order; the first failure aborts start-up.
@@ -337,8 +317,8 @@ util::Result<int> Parent::start_and_wait() {
 
     // 6. The port driver, and every -p spec published in order; a failure aborts start-up.
     boost::asio::io_context io(1);
-    auto ports = make_port_driver(io, opts_, *driver, sd.path(), std::move(dial.parent),
-                                  ready.keep_source_ip);
+    auto ports =
+        RK_TRY(make_port_driver(io, opts_, *driver, std::move(dial.parent), ready.keep_source_ip));
     if (ports) RK_TRY(publish(*ports, opts_.publish));
 
     // 7. Ready: child_pid, then api.sock - the last readiness artefact; then the event loop.

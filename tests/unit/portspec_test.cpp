@@ -168,3 +168,55 @@ TEST(PortSpec, FullWidthNumbersInErrors) {
 
 } // namespace
 } // namespace rk::port
+
+#include "port/registry.hpp"
+
+#include <cstdlib>
+
+namespace rk::port {
+namespace {
+
+proto::Options with_port_driver(const std::string& name) {
+    proto::Options o;
+    o.port_driver = name;
+    return o;
+}
+
+// The registry answers for every driver without the parent or the child naming one.
+TEST(PortRegistry, HalvesAndChecksByName) {
+    EXPECT_TRUE(needs_dial_channel(with_port_driver("builtin")));
+    for (const char* n : {"none", "implicit", "slirp4netns", "gvisor-tap-vsock", "pesto"}) {
+        EXPECT_FALSE(needs_dial_channel(with_port_driver(n))) << n;
+        EXPECT_EQ(make_child_half(with_port_driver(n), -1), nullptr) << n;
+    }
+    EXPECT_NE(make_child_half(with_port_driver("builtin"), -1), nullptr);
+    boost::asio::io_context io;
+    for (const char* n : {"none", "implicit"}) {
+        auto o = with_port_driver(n);
+        auto d = make_parent_half({io, o, "", "", -1, "", util::Fd(), false});
+        ASSERT_TRUE(d) << d.error().message();
+        EXPECT_EQ(*d, nullptr) << n; // pasta (implicit) forwards on its own; none has no ports
+    }
+    auto bogus = with_port_driver("bogus");
+    EXPECT_FALSE(check(bogus));
+    EXPECT_FALSE(make_parent_half({io, bogus, "", "", -1, "", util::Fd(), false}));
+}
+
+// pesto is looked for next to pasta, then in PATH; without it, start-up stops at the check.
+TEST(PortRegistry, PestoMissingIsOneLineWithTheFix) {
+    auto o = with_port_driver("pesto");
+    o.pasta_binary = "/nonexistent/pasta";
+    const char* old = std::getenv("PATH");
+    std::string saved = old ? old : "";
+    ::setenv("PATH", "/nonexistent", 1);
+    auto st = check(o);
+    ::setenv("PATH", saved.c_str(), 1);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message().find("pesto (passt's client for a running pasta) not found"),
+              std::string::npos);
+    EXPECT_NE(st.error().message().find("install passt 2026_05_07 or newer"), std::string::npos);
+    EXPECT_TRUE(check(with_port_driver("builtin")));
+}
+
+} // namespace
+} // namespace rk::port

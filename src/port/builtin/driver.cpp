@@ -70,9 +70,9 @@ class BuiltinDriver;
 // A published port: its listener and its live flows.
 class Port {
   public:
-    Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, PortSpec route)
-        : driver_(d), id_(id), spec_(std::move(spec)), route_(std::move(route)), listener_(io),
-          sweep_(io), pause_(io), udp_(spec_.proto.rfind("udp", 0) == 0) {}
+    Port(BuiltinDriver& d, asio::io_context& io, int id, PortSpec spec, DialRequest target)
+        : driver_(d), id_(id), spec_(std::move(spec)), target_(target), listener_(io), sweep_(io),
+          pause_(io), udp_(spec_.proto.rfind("udp", 0) == 0) {}
     util::Status start(Fd listener) {
         boost::system::error_code ec;
         listener_.assign(listener.get(), ec);
@@ -116,8 +116,10 @@ class Port {
 
     BuiltinDriver& driver_;
     int id_;
-    PortSpec spec_;  // as submitted: what list() shows
-    PortSpec route_; // with IPv4-mapped addresses as IPv4: what is dialed
+    PortSpec spec_; // as submitted: what list() shows
+    // What every client of this port is connected to inside: resolved once, when the port is
+    // added (the address the spec names, IPv4-mapped as IPv4, and the child port).
+    DialRequest target_;
     Desc listener_;
     asio::steady_timer sweep_;
     // Out of fds (or kernel memory), or with too many clients waiting for their socket inside,
@@ -180,11 +182,13 @@ class BuiltinDriver final : public port::Driver {
         // list-ports carry it, so a client never has to guess one that is free on the host.
         PortSpec bound = spec;
         if (spec.parent_port == 0) bound.parent_port = plain.parent_port = RK_TRY(local_port(fd));
+        int type = spec.proto.rfind("udp", 0) == 0 ? SOCK_DGRAM : SOCK_STREAM;
+        auto target = RK_TRY(make_request(0, type, dial_target(plain, gateway_), plain.child_port));
         int id = next_id_;
-        auto p = std::make_unique<Port>(*this, io_, id, bound, plain);
+        auto p = std::make_unique<Port>(*this, io_, id, bound, target);
         RK_TRY(p->start(std::move(fd)));
         ++next_id_;
-        if (spec.proto.rfind("tcp", 0) == 0) warm_up(dial_target(plain, gateway_));
+        if (type == SOCK_STREAM) refill(target.family);
         ports_.emplace(id, std::move(p));
         return PortStatus{id, bound};
     }
@@ -204,26 +208,24 @@ class BuiltinDriver final : public port::Driver {
         return out;
     }
 
-    // A connected socket to the spec's target inside the namespace for a client at `client`;
+    // A connected socket to a port's `target` inside the namespace for a client at `client`;
     // `done` gets it or an error. A TCP client whose address is preserved (and every UDP
     // client) is dialed by the child; any other TCP client gets a namespace socket connected
     // here.
-    void dial(const PortSpec& spec, int type, const sockaddr_storage* client, Done done) {
-        auto req = make_request(next_seq_++, type, dial_target(spec, gateway_), spec.child_port);
-        if (!req) return done(fail(req.error()));
-        bool from_client = client && type == SOCK_STREAM && source_ip_ == SourceIp::Preserve &&
-                           set_source(*req, *client);
-        if (type == SOCK_STREAM && !from_client) return connect_here(*req, std::move(done));
-        ask(*req, [done = std::move(done)](util::Result<std::vector<Fd>> fds) {
+    void dial(const DialRequest& target, const sockaddr_storage* client, Done done) {
+        DialRequest req = target;
+        req.seq = next_seq_++;
+        const bool tcp = req.type == SOCK_STREAM;
+        bool from_client =
+            client && tcp && source_ip_ == SourceIp::Preserve && set_source(req, *client);
+        if (tcp && !from_client) return connect_here(req, std::move(done));
+        ask(req, [done = std::move(done)](util::Result<std::vector<Fd>> fds) {
             if (!fds) return done(fail(fds.error()));
             if (fds->size() != 1) return done(fail(util::sys_error(EPROTO, "dial")));
             if (auto st = make_nonblocking((*fds)[0].get()); !st) return done(fail(st.error()));
             done(std::move((*fds)[0]));
         });
     }
-
-    // Keeps namespace sockets of the family `target` needs ready before the first client.
-    void warm_up(const std::string& target) { refill(is_ipv4(target) ? AF_INET : AF_INET6); }
 
   private:
     using Reply = std::function<void(util::Result<std::vector<Fd>>)>;
@@ -501,16 +503,15 @@ void Port::accept_some() {
         auto flow = std::make_shared<Flow>(driver_.io_, std::move(client), driver_.pipes_);
         flows_.push_back(flow);
         ++*dialing_;
-        driver_.dial(route_, SOCK_STREAM, &peer,
-                     [flow, dialing = dialing_](util::Result<Fd> backend) {
-                         --*dialing;
-                         if (flow->closed()) return;
-                         if (!backend) {
-                             util::log::debug("builtin: {}", backend.error().message());
-                             return flow->close(); // the client sees accept + close, as upstream
-                         }
-                         if (auto st = flow->start(std::move(*backend)); !st) flow->close();
-                     });
+        driver_.dial(target_, &peer, [flow, dialing = dialing_](util::Result<Fd> backend) {
+            --*dialing;
+            if (flow->closed()) return;
+            if (!backend) {
+                util::log::debug("builtin: {}", backend.error().message());
+                return flow->close(); // the client sees accept + close, as upstream
+            }
+            if (auto st = flow->start(std::move(*backend)); !st) flow->close();
+        });
     }
     asio::post(driver_.io_, [this, alive = std::weak_ptr<char>(alive_)] {
         if (!alive.expired()) accept_some();
@@ -564,7 +565,7 @@ void Port::receive() {
                 auto flow =
                     std::make_shared<UdpFlow>(driver_.io_, listener_.native_handle(), from, len);
                 udp_flows_[key] = flow;
-                driver_.dial(route_, SOCK_DGRAM, nullptr, [flow](util::Result<Fd> backend) {
+                driver_.dial(target_, nullptr, [flow](util::Result<Fd> backend) {
                     if (flow->closed()) return;
                     if (!backend) {
                         util::log::debug("builtin udp: {}", backend.error().message());

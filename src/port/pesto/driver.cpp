@@ -11,6 +11,7 @@
 
 #include "port/builtin/listener.hpp"
 #include "port/serial.hpp"
+#include "sys/fs.hpp"
 #include "sys/process.hpp"
 #include "sys/syscalls.hpp"
 #include "util/strings.hpp"
@@ -23,6 +24,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace rk::port::pesto {
 namespace asio = boost::asio;
@@ -38,6 +40,17 @@ bool is_ipv6(const std::string& ip) {
 }
 
 } // namespace
+
+util::Result<std::string> find_pesto(const std::string& pasta_binary) {
+    auto pasta = sys::find_in_path(pasta_binary);
+    if (pasta) {
+        std::string next_to = pasta->substr(0, pasta->rfind('/') + 1) + "pesto";
+        if (::access(next_to.c_str(), X_OK) == 0) return next_to;
+    }
+    if (auto p = sys::find_in_path("pesto")) return *p;
+    return fail(plain_error("pesto (passt's client for a running pasta) not found in $PATH",
+                            "install passt 2026_05_07 or newer, or use --port-driver=implicit"));
+}
 
 util::Result<std::vector<std::string>> pesto_args(bool add, const PortSpec& submitted,
                                                   const Config& config) {

@@ -25,6 +25,10 @@ struct Config {
 util::Result<std::vector<std::string>> pesto_args(bool add, const PortSpec& spec,
                                                   const Config& config);
 
+// The pesto binary: next to the pasta binary (`pasta_binary`, a path or a name looked up in
+// PATH) if there is one there, else in PATH; an error naming the fix if there is none.
+util::Result<std::string> find_pesto(const std::string& pasta_binary);
+
 // With an event loop `io`, add_async/remove_async run pesto without blocking it (a 3 s
 // deadline each); add/remove block. Before each add, the host address and port are bound
 // and released once: pesto reports success even where pasta cannot bind, so a clash or a
