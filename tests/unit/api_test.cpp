@@ -209,31 +209,52 @@ std::string http_exchange(const std::string& path, const std::string& request) {
     return out;
 }
 
+// api.sock in a fresh directory, served on a thread of its own for the length of a test.
+struct LiveServer {
+    explicit LiveServer(Backend b) {
+        if (!::mkdtemp(dir)) return;
+        path = std::string(dir) + "/api.sock";
+        auto s = Server::listen(io, path, std::move(b));
+        if (!s) {
+            error = s.error().message();
+            return;
+        }
+        server = std::move(*s);
+        loop = std::thread([this] {
+            auto guard = boost::asio::make_work_guard(io);
+            io.run();
+        });
+    }
+    ~LiveServer() {
+        if (loop.joinable()) {
+            boost::asio::post(io, [this] {
+                server->close();
+                io.stop();
+            });
+            loop.join();
+        }
+        ::unlink(path.c_str());
+        ::rmdir(dir);
+    }
+    char dir[24] = "/tmp/rk-api-test.XXXXXX";
+    std::string path, error = "no temporary directory";
+    boost::asio::io_context io;
+    std::unique_ptr<Server> server;
+    std::thread loop;
+};
+
 // A backend that throws answers that request with a 500; the server goes on serving.
 TEST(ApiServer, ThrowingBackendGives500AndTheServerLives) {
-    char dir[] = "/tmp/rk-api-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    std::string path = std::string(dir) + "/api.sock";
-    boost::asio::io_context io;
     Backend b;
     b.info = []() -> Info { throw std::runtime_error("boom"); };
-    auto server = Server::listen(io, path, b);
-    ASSERT_TRUE(server) << server.error().message();
-    std::thread loop([&] {
-        auto guard = boost::asio::make_work_guard(io);
-        io.run();
-    });
+    LiveServer live(b);
+    ASSERT_TRUE(live.server) << live.error;
+    const std::string& path = live.path;
     auto r = http_exchange(path, "GET /v1/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(r.rfind("HTTP/1.1 500", 0), 0u) << r;
     EXPECT_NE(r.find("{\"message\":\"internal error: boom\"}"), std::string::npos) << r;
     r = http_exchange(path, "GET /v1/ports HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(r.rfind("HTTP/1.1 400", 0), 0u) << r;
-    boost::asio::post(io, [&] {
-        (*server)->close();
-        io.stop();
-    });
-    loop.join();
-    ::rmdir(dir);
 }
 
 // A driver that answers later (as the slirp4netns driver does while its helper works): the
@@ -261,17 +282,10 @@ class LaterPorts final : public port::Driver {
 };
 
 TEST(ApiServer, AnswersThatComeLaterHoldNoOtherClient) {
-    char dir[] = "/tmp/rk-api-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    std::string path = std::string(dir) + "/api.sock";
-    boost::asio::io_context io;
     LaterPorts ports;
-    auto server = Server::listen(io, path, backend(&ports));
-    ASSERT_TRUE(server) << server.error().message();
-    std::thread loop([&] {
-        auto guard = boost::asio::make_work_guard(io);
-        io.run();
-    });
+    LiveServer live(backend(&ports));
+    ASSERT_TRUE(live.server) << live.error;
+    const std::string& path = live.path;
     const std::string body = R"({"proto":"tcp","parentIP":"127.0.0.1","parentPort":8080,)"
                              R"("childPort":80})";
     std::string added;
@@ -285,19 +299,12 @@ TEST(ApiServer, AnswersThatComeLaterHoldNoOtherClient) {
     ASSERT_TRUE(ports.held_);
     auto r = http_exchange(path, "GET /v1/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
-    boost::asio::post(io, [&] { ports.answer(); });
+    boost::asio::post(live.io, [&] { ports.answer(); });
     adder.join();
     EXPECT_EQ(added.rfind("HTTP/1.1 201", 0), 0u) << added;
     EXPECT_NE(added.find(R"("id":9)"), std::string::npos) << added;
     // the synchronous form cannot wait for it, and says so
     EXPECT_EQ(route("POST", "/v1/ports", body, backend(&ports)).status, 500);
-    boost::asio::post(io, [&] {
-        (*server)->close();
-        io.stop();
-    });
-    loop.join();
-    ::unlink(path.c_str());
-    ::rmdir(dir);
 }
 
 TEST(GuardedMain, ExceptionsBecomeExitOne) {

@@ -14,10 +14,14 @@ using util::fail;
 using util::Fd;
 using util::plain_error;
 
+namespace {
+
 bool is_ipv4(const std::string& ip) {
     in_addr a{};
     return ::inet_pton(AF_INET, ip.c_str(), &a) == 1;
 }
+
+} // namespace
 
 // The port a bound socket got.
 util::Result<int> local_port(const Fd& fd) {

@@ -11,9 +11,6 @@
 
 namespace rk::port::builtin {
 
-// Whether `ip` is a dotted IPv4 address.
-bool is_ipv4(const std::string& ip);
-
 // A non-blocking, close-on-exec socket bound to the spec's parent address and port (listening,
 // for TCP).
 util::Result<util::Fd> make_listener(const PortSpec& spec);

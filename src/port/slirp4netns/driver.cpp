@@ -8,7 +8,6 @@
 #include "port/slirp4netns/driver.hpp"
 
 #include "port/serial.hpp"
-#include "sys/fdpass.hpp"
 #include "sys/process.hpp"
 #include "sys/syscalls.hpp"
 #include "util/fd.hpp"
@@ -30,7 +29,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <poll.h>
+#include <optional>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -132,64 +131,15 @@ namespace {
 
 constexpr auto kCallDeadline = std::chrono::seconds(3);
 
-// Waits until `fd` is ready for `events` before `deadline`; false on timeout.
-bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return false;
-        pollfd p{fd, events, 0};
-        int n = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (n > 0) return true;
-        if (n < 0 && errno != EINTR) return true; // the read or write names the error
-    }
-}
-
 util::Error late_error(const Helper& h) {
     return plain_error(fmt::format("{} did not answer on its API socket within {} s", h.name,
                                    kCallDeadline.count()),
                        fmt::format("is {} overloaded or stopped? (pid {})", h.name, h.pid));
 }
 
-// One request/reply exchange on the API socket, all of it within kCallDeadline, blocking (for
-// the -p ports at start-up, before the event loop runs).
-util::Result<std::string> call(const Helper& h, const std::string& path,
-                               const std::string& request) {
-    RK_TRY(check_running(h));
-    auto deadline = std::chrono::steady_clock::now() + kCallDeadline;
-    auto late = [&] { return fail(late_error(h)); };
-    util::Fd fd = RK_TRY_CTX(sys::connect_unix(path), "the " + h.name + " API socket");
-    size_t off = 0;
-    while (off < request.size()) {
-        ssize_t n = ::send(fd.get(), request.data() + off, request.size() - off,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait_for(fd.get(), POLLOUT, deadline)) return late();
-            continue;
-        }
-        if (n < 0) return fail(util::sys_error("writing to the " + h.name + " API socket"));
-        off += static_cast<size_t>(n);
-    }
-    ::shutdown(fd.get(), SHUT_WR);
-    std::string reply;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait_for(fd.get(), POLLIN, deadline)) return late();
-            continue;
-        }
-        if (n < 0) return fail(util::sys_error("reading from the " + h.name + " API socket"));
-        if (n == 0) break;
-        reply.append(buf, static_cast<size_t>(n));
-        if (reply.size() > 1 << 20)
-            return fail(plain_error("the " + h.name + " API answer is too long"));
-    }
-    return reply;
-}
-
-// The same exchange on the event loop: connect, write, half-close, read to EOF, with a timer
-// for kCallDeadline; the loop is never blocked. `done` runs once, on the loop's thread.
+// One request/reply exchange on the API socket, on an event loop: connect, write, half-close,
+// read to EOF, with a timer for kCallDeadline; the loop is never blocked. `done` runs once,
+// on the loop's thread.
 class AsyncCall : public std::enable_shared_from_this<AsyncCall> {
   public:
     using Done = std::function<void(util::Result<std::string>)>;
@@ -207,8 +157,15 @@ class AsyncCall : public std::enable_shared_from_this<AsyncCall> {
         sock_.open(Local(), ec);
         if (ec) return finish(fail(util::sys_error(ec.value(), "socket")));
         ::fcntl(sock_.native_handle(), F_SETFD, FD_CLOEXEC);
-        sock_.async_connect(Local::endpoint(path), [self](const boost::system::error_code& cec) {
-            if (cec) return self->finish(fail(self->error(cec, "the", "API socket")));
+        if (path.size() >= sizeof(sockaddr_un{}.sun_path))
+            return finish(
+                fail(plain_error("socket path too long: " + path, "use a shorter --state-dir")));
+        sock_.async_connect(Local::endpoint(path), [self,
+                                                    path](const boost::system::error_code& cec) {
+            if (cec)
+                return self->finish(fail(util::sys_error(
+                    cec.value(), fmt::format("the {} API socket: cannot connect to {}",
+                                             self->helper_.name, path))));
             asio::async_write(self->sock_, asio::buffer(self->request_),
                               [self](const boost::system::error_code& wec, size_t) {
                                   if (wec)
@@ -262,6 +219,20 @@ class AsyncCall : public std::enable_shared_from_this<AsyncCall> {
     std::array<char, 4096> buf_{};
     Done done_;
 };
+
+// The exchange for callers without an event loop (the -p ports at start-up): AsyncCall on a
+// loop of its own, so there is one implementation of the protocol.
+util::Result<std::string> call(const Helper& h, const std::string& path,
+                               const std::string& request) {
+    RK_TRY(check_running(h));
+    asio::io_context io(1);
+    std::optional<util::Result<std::string>> out;
+    std::make_shared<AsyncCall>(io, h, request, [&out](util::Result<std::string> r) {
+        out = std::move(r);
+    })->start(path);
+    io.run();
+    return out ? std::move(*out) : fail(plain_error(h.name + " gave no answer"));
+}
 
 class Slirp4netnsPorts final : public port::Driver {
   public:
