@@ -1,7 +1,7 @@
 #!/bin/sh
 # Purpose: the layer order of docs/ARCHITECTURE.md ("Folders"), checked: each folder under src/
 # includes headers only from the folders below it. Run by ctest; prints each offending include.
-#   util <- sys <- proto <- {net, port} <- api <- {parent, child, cli} <- {setuptool, ctl}
+#   util <- sys <- proto <- {net, port, bypass} <- api <- {parent, child, cli} <- {setuptool, ctl}
 #   <- main; netd (its own program) uses util and sys only.
 set -eu
 src=${1:?usage: check-layers.sh SRC_DIR}
@@ -10,12 +10,12 @@ allowed() {
     util) echo "" ;;
     sys) echo "util" ;;
     proto) echo "sys util" ;;
-    net | port) echo "proto sys util" ;;
+    net | port | bypass) echo "proto sys util" ;;
     api) echo "net port proto sys util" ;;
-    parent | child | cli) echo "api net port proto sys util" ;;
-    setuptool | ctl) echo "parent child cli api net port proto sys util" ;;
+    parent | child | cli) echo "api net port bypass proto sys util" ;;
+    setuptool | ctl) echo "parent child cli api net port bypass proto sys util" ;;
     netd) echo "sys util" ;;
-    main) echo "setuptool ctl parent child cli api net port proto sys util netd" ;;
+    main) echo "setuptool ctl parent child cli api net port bypass proto sys util netd" ;;
     *) echo "?" ;;
     esac
 }

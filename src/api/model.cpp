@@ -70,6 +70,13 @@ ordered_json info_json(const Info& i) {
         if (!i.port_driver->extra.empty()) p["extra"] = i.port_driver->extra;
         j["portDriver"] = p;
     }
+    if (i.socket_bypass) {
+        ordered_json b = ordered_json::object();
+        b["bypassed"] = i.socket_bypass->bypassed;
+        b["failed"] = i.socket_bypass->failed;
+        b["passed"] = i.socket_bypass->passed;
+        j["socketBypass"] = b;
+    }
     return j;
 }
 
@@ -218,6 +225,13 @@ util::Result<Info> parse_info_json(std::string_view body) {
             pd.disallow_loopback_child_ip = p->value("disallowLoopbackChildIP", false);
             pd.extra = p->value("extra", std::map<std::string, std::string>{});
             i.port_driver = pd;
+        }
+        if (auto b = j.find("socketBypass"); b != j.end() && b->is_object()) {
+            SocketBypassInfo sb;
+            sb.bypassed = b->value("bypassed", uint64_t{0});
+            sb.failed = b->value("failed", uint64_t{0});
+            sb.passed = b->value("passed", uint64_t{0});
+            i.socket_bypass = sb;
         }
     } catch (const nlohmann::json::exception& e) {
         return fail(plain_error(std::string("unexpected info: ") + e.what()));

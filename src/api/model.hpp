@@ -6,6 +6,7 @@
 #include "port/driver.hpp"
 #include "util/error.hpp"
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,12 @@ struct PortDriverInfo {
     std::map<std::string, std::string> extra; // sorted, as Go writes a map
 };
 
+// --socket-bypass (ours, not upstream's): connections made from the host and installed, those
+// of them whose connect failed, and connect() calls left to the kernel.
+struct SocketBypassInfo {
+    uint64_t bypassed = 0, failed = 0, passed = 0;
+};
+
 struct Info {
     std::string api_version = kApiVersion;
     std::string version;
@@ -31,6 +38,7 @@ struct Info {
     long child_pid = 0;
     std::optional<NetworkDriverInfo> network_driver;
     std::optional<PortDriverInfo> port_driver;
+    std::optional<SocketBypassInfo> socket_bypass;
 };
 
 // Compact JSON, as Go's encoding/json writes it (no trailing newline).

@@ -15,6 +15,9 @@
 //   --pidns the kernel does that when the namespace's init - the child - exits.
 #include "child/child.hpp"
 
+#include "bypass/channel.hpp"
+#include "bypass/kernel.hpp"
+#include "bypass/netns_service.hpp"
 #include "child/mounts.hpp"
 #include "net/driver.hpp"
 #include "port/registry.hpp"
@@ -112,6 +115,11 @@ struct TargetExec {
     unsigned first_fd_to_close = 3;
     pid_t supervisor = -1;
     volatile int exec_errno = 0;
+    // --socket-bypass: the filter installed right before exec, its listener sent to the parent.
+    int bypass_sock = -1;
+    sock_fprog bypass_prog{};
+    bypass::PreparedListenerSend listener_send;
+    volatile int bypass_errno = 0;
 };
 
 // Writes "LISTEN_PID=<pid>" into the prepared buffer without allocating.
@@ -135,6 +143,14 @@ void format_listen_pid(TargetExec& t, pid_t pid) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != t.supervisor) ::_exit(1); // the supervisor is already gone
     if (t.listen_pid_slot >= 0) format_listen_pid(t, ::getpid());
+    if (t.bypass_sock >= 0) {
+        int listener = bypass::install_filter(&t.bypass_prog);
+        if (listener < 0 || t.listener_send.send(t.bypass_sock, listener) != 0) {
+            t.bypass_errno = errno;
+            ::_exit(127);
+        }
+        ::close(listener);
+    }
     // Only stdio and the socket-activation fds reach the target.
     sys::close_fds_from(t.first_fd_to_close, true);
     ::execve(t.exe.c_str(), t.argv.data(), t.envp.data());
@@ -144,8 +160,14 @@ void format_listen_pid(TargetExec& t, pid_t pid) {
 
 // Starts the target with vfork(), which is much cheaper than fork() for a process as large as
 // ours. Returns its pid, or the exec error.
-util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildStartup& st) {
+util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildStartup& st,
+                                 bypass::FilterProgram* bypass_filter) {
     TargetExec t;
+    if (bypass_filter) {
+        t.bypass_sock = st.bypass_fd;
+        t.bypass_prog = bypass_filter->fprog();
+        t.listener_send.prepare();
+    }
     // Looked up here, in the namespace's view of the file system, like Go's exec.LookPath.
     // A name with a slash is executed as is, and execve's errno tells what is wrong with it.
     if (opts.command[0].find('/') != std::string::npos) {
@@ -176,9 +198,17 @@ util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildS
     if (pid < 0) return fail(util::sys_error("vfork"));
     if (pid == 0) exec_target(t);
     // vfork returns here once the child has exec'd or exited.
-    if (t.exec_errno != 0) {
+    if (t.exec_errno != 0 || t.bypass_errno != 0) {
         int status;
         sys::retry_eintr([&] { return ::waitpid(pid, &status, 0); });
+        if (t.bypass_errno == EBUSY)
+            return fail(util::plain_error(
+                "--socket-bypass: this process is already under a seccomp user-notification "
+                "listener (a rootlesskit with --socket-bypass around this one?)",
+                "use --socket-bypass on the outermost rootlesskit only"));
+        if (t.bypass_errno != 0)
+            return fail(
+                util::sys_error(t.bypass_errno, "--socket-bypass: installing the seccomp filter"));
         return fail(util::sys_error(t.exec_errno, fmt::format("exec: \"{}\"", opts.command[0])));
     }
     return pid;
@@ -288,6 +318,23 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     }
     ::close(st.from_parent);
     ::close(st.to_parent);
+    // --socket-bypass: the Home socket before the target starts (bypass/channel.hpp), then the
+    // queries on a thread; the filter is built here, installed in the target.
+    std::optional<bypass::FilterProgram> bypass_filter;
+    if (st.bypass_fd >= 0) {
+        auto f = bypass::build_filter();
+        util::Status s = f ? bypass::send_home(st.bypass_fd, netns.get()) : fail(f.error());
+        auto home = std::make_shared<Fd>(netns ? ::fcntl(netns.get(), F_DUPFD_CLOEXEC, 0) : -1);
+        if (s)
+            s = util::start_detached("the socket bypass", [fd = st.bypass_fd, home] {
+                bypass::serve_queries(fd, std::move(*home));
+            });
+        if (!s) {
+            log::error("{}", s.error().message());
+            return 1;
+        }
+        bypass_filter = std::move(*f);
+    }
     if (ports) {
         // The port driver's child half (builtin: the dialer, connecting inside our network
         // namespace for the parent). A thread, so that the supervisor loop below stays as it
@@ -319,7 +366,7 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     }
     // Without --pidns, nothing else would end what the command leaves behind (see the top).
     if (!opts.pidns) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    auto target = start_target(opts, st);
+    auto target = start_target(opts, st, bypass_filter ? &*bypass_filter : nullptr);
     if (!target) {
         log::error("{}", target.error().message());
         return 1;

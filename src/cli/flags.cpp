@@ -50,6 +50,11 @@ const std::vector<FlagDef>& flag_table() {
          "(experimental)",
          "false"},
         {"detach-netns", "", "Network", FlagKind::Bool, "detach the network namespace", "false"},
+        {"socket-bypass", "", "Network", FlagKind::Bool,
+         "make the command's TCP connections to destinations outside the namespace's networks "
+         "from the host's network namespace (seccomp user notification; Linux 5.9+; see "
+         "docs/socket-bypass.md) (experimental)",
+         "false"},
 
         {"lxc-user-nic-binary", "", "Network [lxc-user-nic]", FlagKind::String,
          "path of the lxc-user-nic binary for --net=lxc-user-nic (default: the first of "
@@ -109,6 +114,7 @@ bool* bool_field(Options& o, std::string_view n) {
     if (n == "disable-host-loopback") return &o.disable_host_loopback;
     if (n == "ipv6") return &o.ipv6;
     if (n == "detach-netns") return &o.detach_netns;
+    if (n == "socket-bypass") return &o.socket_bypass;
     if (n == "source-ip-transparent") return &o.source_ip_transparent;
     if (n == "pidns") return &o.pidns;
     if (n == "cgroupns") return &o.cgroupns;

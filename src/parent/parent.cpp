@@ -11,6 +11,8 @@
 #include "parent/parent.hpp"
 
 #include "api/server.hpp"
+#include "bypass/kernel.hpp"
+#include "bypass/supervisor.hpp"
 #include "net/driver.hpp"
 #include "parent/cgroup.hpp"
 #include "parent/idmap.hpp"
@@ -127,6 +129,10 @@ util::Result<Checked> check_before_start(const proto::Options& opts) {
     c.gid_args = RK_TRY(idmap_args(IdKind::Gid, user.gid, subids.gids, user.name));
     c.sysctls = read_userns_sysctls();
     warn_environment(opts, c.sysctls);
+    if (opts.socket_bypass) {
+        auto filter = RK_TRY(bypass::build_filter());
+        RK_TRY(bypass::probe_kernel(filter));
+    }
     return c;
 }
 
@@ -140,6 +146,27 @@ util::Result<DialChannel> open_dial_channel(const proto::Options& opts) {
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
         return fail(util::sys_error("socketpair"));
     return DialChannel{Fd(sp[0]), Fd(sp[1])};
+}
+
+// --socket-bypass: the channel to the child (bypass/channel.hpp); none without the flag.
+util::Result<DialChannel> open_bypass_channel(const proto::Options& opts) {
+    if (!opts.socket_bypass) return DialChannel{};
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
+        return fail(util::sys_error("socketpair"));
+    return DialChannel{Fd(sp[0]), Fd(sp[1])};
+}
+
+// The ranges the bypass never takes: fixed ones, and the user-mode network's CIDR.
+bypass::Config bypass_config(const proto::Options& opts, const net::Driver& net) {
+    std::vector<bypass::Prefix> extra;
+    const std::string_view n = net.name();
+    if (n == "slirp4netns" || n == "pasta" || n == "gvisor-tap-vsock") {
+        if (auto p = bypass::parse_prefix(opts.cidr.empty() ? "10.0.2.0/24" : opts.cidr))
+            extra.push_back(*p);
+        if (opts.ipv6) extra.push_back(*bypass::parse_prefix("fd00::/64"));
+    }
+    return {bypass::never_ranges(extra), opts.disable_host_loopback};
 }
 
 // Phase 6: the port driver's parent half (none for --port-driver=none and implicit), before the
@@ -166,10 +193,10 @@ util::Status publish(port::Driver& ports, const std::vector<std::string>& specs)
 
 // What api.sock serves: /v1/info from the live drivers, the ports from `ports` (may be null).
 api::Backend api_backend(const std::string& state_dir, pid_t child, const net::Driver& net,
-                         port::Driver* ports) {
+                         port::Driver* ports, const bypass::Supervisor* bypass) {
     api::Backend b;
     b.ports = ports;
-    b.info = [state_dir, child, &net, ports] {
+    b.info = [state_dir, child, &net, ports, bypass] {
         api::Info i;
         i.version = RK_VERSION_STRING;
         i.state_dir = state_dir;
@@ -179,6 +206,10 @@ api::Backend api_backend(const std::string& state_dir, pid_t child, const net::D
             i.port_driver =
                 api::PortDriverInfo{ports->name(), ports->protos(),
                                     ports->disallow_loopback_child_ip(), ports->extra()};
+        if (bypass) {
+            auto st = bypass->stats();
+            i.socket_bypass = api::SocketBypassInfo{st.bypassed, st.failed, st.passed};
+        }
         return i;
     };
     return b;
@@ -270,6 +301,7 @@ util::Result<int> Parent::start_and_wait() {
         return fail(util::sys_error("pipe2"));
     Fd p2c_r(p2c[0]), p2c_w(p2c[1]), c2p_r(c2p[0]), c2p_w(c2p[1]);
     auto dial = RK_TRY(open_dial_channel(opts_));
+    auto bypass_channel = RK_TRY(open_bypass_channel(opts_));
 
     // 4. The child: one clone() into every namespace.
     Activation act = detect_activation();
@@ -284,6 +316,7 @@ util::Result<int> Parent::start_and_wait() {
     startup.driver = driver.get();
     startup.privileged_failure_hint = apparmor_hint(checked.sysctls);
     startup.dial_fd = dial.child.get();
+    startup.bypass_fd = bypass_channel.child.get();
     pid_t pid = sys::clone_fork(clone_flags(opts_, *driver));
     if (pid < 0) {
         int err = errno;
@@ -294,6 +327,7 @@ util::Result<int> Parent::start_and_wait() {
         c2p_r.reset();
         sfd_.reset();
         dial.parent.reset();
+        bypass_channel.parent.reset();
         sd.close_fds(); // the lock belongs to the parent alone
         ::_exit(child_main_(opts_, startup));
     }
@@ -307,6 +341,7 @@ util::Result<int> Parent::start_and_wait() {
     p2c_r.reset();
     c2p_w.reset();
     dial.child.reset();
+    bypass_channel.child.reset();
     log::debug("child pid {}", pid);
 
     // 5. ID maps, then the start-up sequence up to ChildReady.
@@ -320,12 +355,17 @@ util::Result<int> Parent::start_and_wait() {
     auto ports =
         RK_TRY(make_port_driver(io, opts_, *driver, std::move(dial.parent), ready.keep_source_ip));
     if (ports) RK_TRY(publish(*ports, opts_.publish));
+    std::unique_ptr<bypass::Supervisor> bypass;
+    if (bypass_channel.parent)
+        bypass = RK_TRY(bypass::Supervisor::start(io, std::move(bypass_channel.parent),
+                                                  bypass_config(opts_, *driver)));
 
     // 7. Ready: child_pid, then api.sock - the last readiness artefact; then the event loop.
     log::phase("child ready");
     RK_TRY(sd.write_child_pid(pid));
-    auto server = RK_TRY(api::Server::listen(io, sd.path() + "/api.sock",
-                                             api_backend(sd.path(), pid, *driver, ports.get())));
+    auto server = RK_TRY(
+        api::Server::listen(io, sd.path() + "/api.sock",
+                            api_backend(sd.path(), pid, *driver, ports.get(), bypass.get())));
     kill_child.dismiss();
     for (const auto& si : pending_)
         forward(si);
@@ -333,6 +373,7 @@ util::Result<int> Parent::start_and_wait() {
     int code = wait_loop(io, *driver);
     server->close();
     ports.reset(); // closes listeners and live flows before the io_context goes
+    bypass.reset();
     return code;
 }
 

@@ -25,6 +25,7 @@ struct Options {
     bool disable_host_loopback = false;
     bool ipv6 = false;
     bool detach_netns = false;
+    bool socket_bypass = false;
     std::string lxc_user_nic_binary;
     std::string lxc_user_nic_bridge = "lxcbr0";
     std::string pasta_binary = "pasta";

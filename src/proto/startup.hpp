@@ -23,6 +23,9 @@ struct ChildStartup {
     net::Driver* driver = nullptr;
     // The child's end of the builtin port driver's dial socketpair; -1 without that driver.
     int dial_fd = -1;
+    // The child's end of the socket bypass channel (bypass/channel.hpp); -1 without
+    // --socket-bypass.
+    int bypass_fd = -1;
     // Added to EPERM/EACCES errors of the child's first privileged steps (e.g. the AppArmor
     // profile to install where AppArmor restricts user namespaces); empty if none applies.
     std::string privileged_failure_hint;

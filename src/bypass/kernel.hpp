@@ -1,0 +1,67 @@
+// Purpose: the kernel side of the socket bypass: the seccomp filter that turns connect() into a
+// user notification, the notification ioctls, pidfd_getfd, and the start-up probe that refuses
+// a kernel lacking any of them.
+#pragma once
+
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <vector>
+
+namespace rk::bypass {
+
+// The filter: connect() on the native architecture raises a user notification; every other
+// syscall, and every syscall of another ABI (a 32-bit program in a container), is allowed.
+// Built with libseccomp before the target is started.
+struct FilterProgram {
+    std::vector<sock_filter> insns;
+    sock_fprog fprog() { return {static_cast<unsigned short>(insns.size()), insns.data()}; }
+};
+util::Result<FilterProgram> build_filter();
+
+// Installs `prog` on the calling thread and returns the listener fd, or -1 with errno.
+// Syscalls only: safe in a vfork child. Needs CAP_SYS_ADMIN in the caller's user namespace
+// (the child has it), so no_new_privs is not set and setuid programs inside keep working.
+inline int install_filter(const sock_fprog* prog) {
+    return static_cast<int>(
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, prog));
+}
+
+// Everything the bypass needs of the kernel, tried once before start-up: seccomp user
+// notification with a listener (5.0), SECCOMP_IOCTL_NOTIF_ADDFD (5.9), pidfd_getfd (5.6) and
+// SIOCGSKNS (4.9). The error says which is missing and that the flag must go.
+util::Status probe_kernel(const FilterProgram& filter);
+
+inline int pidfd_getfd(int pidfd, int fd) {
+    return static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+}
+
+// The notification ioctls, -1 with errno on failure.
+inline int notif_recv(int listener, seccomp_notif* n) {
+    return ::ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, n);
+}
+inline int notif_send(int listener, seccomp_notif_resp* r) {
+    return ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, r);
+}
+inline bool notif_id_valid(int listener, __u64 id) {
+    return ::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+// Puts `src` in the caller's table as `target_fd` (replacing what was there).
+inline int notif_addfd(int listener, __u64 id, int src, int target_fd, bool cloexec) {
+    seccomp_notif_addfd a{};
+    a.id = id;
+    a.flags = SECCOMP_ADDFD_FLAG_SETFD;
+    a.srcfd = static_cast<__u32>(src);
+    a.newfd = static_cast<__u32>(target_fd);
+    a.newfd_flags = cloexec ? O_CLOEXEC : 0;
+    return ::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+}
+
+} // namespace rk::bypass
