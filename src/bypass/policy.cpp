@@ -2,6 +2,7 @@
 #include "bypass/policy.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <cstring>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -116,7 +117,7 @@ std::optional<Route> parse_route_reply(std::span<const uint8_t> bytes, uint32_t 
             if (body_len < sizeof e.error) return std::nullopt;
             std::memcpy(&e.error, body, sizeof e.error);
             if (e.error == 0) return std::nullopt; // an ack, not an answer
-            return Route{-e.error, 0, false};
+            return Route{e.error < 0 && e.error > -4096 ? -e.error : EIO, 0, false};
         }
         if (nh.nlmsg_seq == seq && nh.nlmsg_type == RTM_NEWROUTE) {
             rtmsg rt;

@@ -103,8 +103,9 @@ uint64_t netns_key(int nsfd) {
     return static_cast<uint64_t>(st.st_ino);
 }
 
-// "flags:\t0104002" in /proc/<tid>/fdinfo/<fd>: O_NONBLOCK and close-on-exec of the caller's fd.
-bool read_fd_flags(pid_t tid, int fd, bool& nonblock, bool& cloexec) {
+// "flags:\t02000002" in /proc/<tid>/fdinfo/<fd>: whether the caller's fd is close-on-exec (a
+// flag of its fd table, which our copy does not share).
+bool read_cloexec(pid_t tid, int fd, bool& cloexec) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", tid, fd);
     Fd f(::open(path, O_RDONLY | O_CLOEXEC));
@@ -115,9 +116,7 @@ bool read_fd_flags(pid_t tid, int fd, bool& nonblock, bool& cloexec) {
     buf[n] = '\0';
     const char* p = std::strstr(buf, "flags:");
     if (!p) return false;
-    unsigned long flags = std::strtoul(p + 6, nullptr, 8);
-    nonblock = (flags & O_NONBLOCK) != 0;
-    cloexec = (flags & O_CLOEXEC) != 0;
+    cloexec = (std::strtoul(p + 6, nullptr, 8) & O_CLOEXEC) != 0;
     return true;
 }
 
@@ -132,6 +131,8 @@ struct Call {
     uint64_t ns_key = 0;
     uint16_t bound_port = 0;
     bool nonblock = false, cloexec = false;
+    bool ours = false;       // a socket we installed earlier (in the host's namespace)
+    bool refuse_now = false; // ours, and not to be bypassed again: refuse without lookups
 };
 using CallPtr = std::shared_ptr<Call>;
 
@@ -163,25 +164,12 @@ struct Supervisor::Impl {
     };
     std::unordered_map<uint64_t, Waiting> waiting;
 
-    // Blocking callers whose connect is in progress on our socket.
-    struct Pending {
-        CallPtr call;
-        std::unique_ptr<asio::posix::stream_descriptor> sock;
-        std::unique_ptr<asio::steady_timer> timeout; // the caller's SO_SNDTIMEO
-    };
-    std::map<uint64_t, Pending> pending; // by a serial of ours
-    uint64_t next_pending = 0;
     asio::steady_timer sweep_timer;
     bool sweep_armed = false;
     Clock::time_point last_fd_warning{};
 
     Impl(asio::io_context& i, Fd ch, Config c)
         : io(i), cfg(std::move(c)), channel(i, ch.release()), sweep_timer(i) {}
-
-    ~Impl() {
-        for (auto& [k, p] : pending)
-            p.sock->close();
-    }
 
     // --- replies -------------------------------------------------------------------------
     int listener_fd() { return listener ? listener->native_handle() : -1; }
@@ -219,7 +207,7 @@ struct Supervisor::Impl {
                 // The child is gone: nothing waiting for it will be answered.
                 for (auto& [key, w] : waiting)
                     for (auto& c : w.calls)
-                        pass(c->id);
+                        let_through(*c);
                 waiting.clear();
                 return false;
             }
@@ -265,8 +253,14 @@ struct Supervisor::Impl {
                 log::error("socket bypass: {}", std::strerror(errno));
             return false;
         }
-        if (auto c = inspect(n)) {
-            with_netns(std::move(c));
+        int refuse = 0;
+        if (auto c = inspect(n, refuse)) {
+            if (c->refuse_now)
+                let_through(*c);
+            else
+                with_netns(std::move(c));
+        } else if (refuse != 0) {
+            reply(n.id, refuse);
         } else {
             pass(n.id);
         }
@@ -275,8 +269,18 @@ struct Supervisor::Impl {
         return ::poll(&p, 1, 0) == 1;
     }
 
-    // Steps 1 and 2 (supervisor.hpp): a Call if the connect may be bypassed, else nullptr.
-    CallPtr inspect(const seccomp_notif& n) {
+    // What to do with a call that is not bypassed: the kernel carries on - except for a socket
+    // of ours being connected again (after a failed connect): it is in the host's namespace,
+    // and the kernel would connect it wherever the caller asks.
+    void let_through(const Call& c) {
+        if (!c.ours) return pass(c.id);
+        reply(c.id, ENETUNREACH);
+    }
+
+    // Steps 1 and 2 (supervisor.hpp). Returns a Call to go on with; or nullptr with `refuse`
+    // 0 (the kernel carries on) or an errno to fail the call with.
+    CallPtr inspect(const seccomp_notif& n, int& refuse) {
+        refuse = 0;
         const auto len = n.data.args[2];
         if (len < sizeof(sa_family_t) || len > sizeof(sockaddr_storage)) return nullptr;
         std::array<uint8_t, sizeof(sockaddr_storage)> raw{};
@@ -286,9 +290,7 @@ struct Supervisor::Impl {
             static_cast<ssize_t>(len))
             return nullptr;
         auto dst = parse_sockaddr({raw.data(), static_cast<size_t>(len)});
-        if (!dst || dst->port == 0) return nullptr;
-        for (const auto& p : cfg.never)
-            if (p.contains(dst->addr)) return nullptr;
+        if (!dst) return nullptr; // AF_UNIX and friends; AF_UNSPEC only disconnects
 
         auto c = std::make_shared<Call>();
         c->id = n.id;
@@ -297,64 +299,94 @@ struct Supervisor::Impl {
         c->dst = *dst;
         Fd pidfd(sys::pidfd_open(c->tid, PIDFD_THREAD));
         if (!pidfd && errno == EINVAL) pidfd = Fd(sys::pidfd_open(c->tid, 0)); // < Linux 6.9
-        if (!pidfd) return nullptr;
+        if (!pidfd) return nullptr;                                            // gone
         c->sock = Fd(pidfd_getfd(pidfd.get(), c->fd));
         if (!c->sock) {
-            if (errno == EMFILE || errno == ENFILE) warn_fds();
+            if (errno == EBADF || errno == ESRCH) return nullptr; // the kernel says EBADF itself
+            // Out of fds: we cannot tell whether the socket is one of ours, so no.
+            warn_fds();
+            refuse = ENOBUFS;
             return nullptr;
         }
         // The memory and the fd were read from the caller only if it is still the caller.
         if (!notif_id_valid(listener_fd(), n.id)) return nullptr;
-        int domain = 0, type = 0, proto = 0;
-        socklen_t sl = sizeof(int);
-        if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_DOMAIN, &domain, &sl) != 0 ||
-            domain != dst->socket_family)
-            return nullptr;
-        sl = sizeof(int);
-        if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_TYPE, &type, &sl) != 0 ||
-            type != SOCK_STREAM)
-            return nullptr;
-        sl = sizeof(int);
-        if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 ||
-            proto != IPPROTO_TCP)
-            return nullptr;
+        // Which namespace the socket is in. Where we lack CAP_NET_ADMIN (EPERM) it is the host's:
+        // natural for a caller that lives there (--net=host, --detach-netns), else one of ours.
+        c->ns = Fd(::ioctl(c->sock.get(), SIOCGSKNS));
+        c->ns_key = c->ns ? netns_key(c->ns.get()) : host_key;
+        if (c->ns_key == host_key) {
+            char path[64];
+            std::snprintf(path, sizeof path, "/proc/%d/ns/net", c->tid);
+            c->ns = Fd(::open(path, O_RDONLY | O_CLOEXEC));
+            if (!c->ns) return nullptr; // gone
+            c->ns_key = netns_key(c->ns.get());
+            if (c->ns_key == host_key) return nullptr; // the caller's own network is the host's
+            c->ours = true;
+        }
         tcp_info ti{};
-        sl = sizeof ti;
-        if (::getsockopt(c->sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0 ||
-            ti.tcpi_state != TCP_CLOSE)
-            return nullptr; // connecting, connected or listening: the kernel says what it says
+        socklen_t sl = sizeof ti;
+        int domain = 0;
+        socklen_t dl = sizeof domain;
+        if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_DOMAIN, &domain, &dl) != 0 ||
+            domain != dst->socket_family ||
+            ::getsockopt(c->sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0)
+            return finish_early(c); // not TCP, or a family the kernel will refuse
+        // Connecting, connected or listening: the kernel answers without the address.
+        if (ti.tcpi_state != TCP_CLOSE) return nullptr;
+        int proto = 0;
+        sl = sizeof proto;
+        if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 ||
+            proto != IPPROTO_TCP || dst->port == 0)
+            return finish_early(c);
+        for (const auto& p : cfg.never)
+            if (p.contains(dst->addr)) return finish_early(c);
         sockaddr_storage bound{};
         sl = sizeof bound;
         if (::getsockname(c->sock.get(), reinterpret_cast<sockaddr*>(&bound), &sl) != 0)
-            return nullptr;
+            return finish_early(c);
         if (bound.ss_family == AF_INET) {
             auto* b = reinterpret_cast<sockaddr_in*>(&bound);
-            if (b->sin_addr.s_addr != htonl(INADDR_ANY)) return nullptr; // a chosen source
+            if (b->sin_addr.s_addr != htonl(INADDR_ANY)) return finish_early(c); // chosen source
             c->bound_port = ntohs(b->sin_port);
         } else {
             auto* b = reinterpret_cast<sockaddr_in6*>(&bound);
-            if (!IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr)) return nullptr;
+            if (!IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr)) return finish_early(c);
             c->bound_port = ntohs(b->sin6_port);
         }
-        if (!read_fd_flags(c->tid, c->fd, c->nonblock, c->cloexec)) return nullptr;
-        c->ns = Fd(::ioctl(c->sock.get(), SIOCGSKNS));
-        if (!c->ns) return nullptr;
-        c->ns_key = netns_key(c->ns.get());
-        // Already the host's network: nothing to gain.
-        if (c->ns_key == 0 || c->ns_key == host_key) return nullptr;
+        int fl = ::fcntl(c->sock.get(), F_GETFL);
+        if (fl < 0 || !read_cloexec(c->tid, c->fd, c->cloexec)) return finish_early(c);
+        c->nonblock = (fl & O_NONBLOCK) != 0;
+        if (!c->nonblock) {
+            // A blocking connect with a send timeout: when it runs out the kernel says
+            // EINPROGRESS for a connect it started, EALREADY for one it found under way (ours,
+            // see install): such callers take the usual path.
+            timeval tv{};
+            sl = sizeof tv;
+            if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, &sl) != 0 ||
+                tv.tv_sec != 0 || tv.tv_usec != 0)
+                return finish_early(c);
+        }
+        return c;
+    }
+
+    // A call decided before the route lookups: let through (nullptr), or refused if the socket
+    // is ours (the Call comes back with nothing more to do; see receive_one).
+    CallPtr finish_early(const CallPtr& c) {
+        if (!c->ours) return nullptr;
+        c->refuse_now = true;
         return c;
     }
 
     // Step 3's first half: the caller's namespace's rtnetlink socket, from the cache or the
     // child.
     void with_netns(CallPtr c) {
-        if (!home_nl) return pass(c->id);
+        if (!home_nl) return let_through(*c);
         if (c->ns_key == home_key) return decide(c, home_nl.get());
         if (auto it = cache.find(c->ns_key); it != cache.end()) {
             it->second.used = Clock::now();
             return decide(c, it->second.nl.get());
         }
-        if (!channel_open) return pass(c->id);
+        if (!channel_open) return let_through(*c);
         auto [it, fresh] = waiting.try_emplace(c->ns_key);
         it->second.calls.push_back(c);
         if (!fresh) return;
@@ -379,7 +411,7 @@ struct Supervisor::Impl {
             log::debug("socket bypass: no rtnetlink socket in netns {}: {}", f.key,
                        std::strerror(f.err));
             for (auto& c : calls)
-                pass(c->id);
+                let_through(*c);
             return;
         }
         int fd = nl.get();
@@ -404,12 +436,12 @@ struct Supervisor::Impl {
 
     // Step 3's second half: the routes.
     void decide(const CallPtr& c, int caller_nl) {
-        if (!outside(lookup(caller_nl, c->dst.addr))) return pass(c->id);
+        if (!outside(lookup(caller_nl, c->dst.addr))) return let_through(*c);
         if (c->ns_key != home_key && !outside(lookup(home_nl.get(), c->dst.addr)))
-            return pass(c->id);
+            return let_through(*c);
         if (cfg.disable_host_loopback) {
             Route h = lookup(host_nl.get(), c->dst.addr);
-            if (h.error != 0 || h.type == RTN_LOCAL) return pass(c->id);
+            if (h.error != 0 || h.type == RTN_LOCAL) return let_through(*c);
         }
         connect_from_host(c);
     }
@@ -471,17 +503,17 @@ struct Supervisor::Impl {
     void connect_from_host(const CallPtr& c) {
         const int fam = c->dst.socket_family;
         if ((fam == AF_INET && !have_defaults4) || (fam == AF_INET6 && !have_defaults6))
-            return pass(c->id);
+            return let_through(*c);
         Fd s(::socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!s) {
             if (errno == EMFILE || errno == ENFILE) warn_fds();
-            return pass(c->id);
+            return let_through(*c);
         }
-        if (!carry_options(*c, s.get())) return pass(c->id);
+        if (!carry_options(*c, s.get())) return let_through(*c);
         if (c->bound_port != 0 && !bind_port(s.get(), fam, c->bound_port)) {
             log::debug("socket bypass: cannot bind port {} on the host ({}); not bypassed",
                        c->bound_port, std::strerror(errno));
-            return pass(c->id);
+            return let_through(*c);
         }
         sockaddr_storage sa{};
         socklen_t sl;
@@ -506,63 +538,35 @@ struct Supervisor::Impl {
             sl = sizeof *a;
         }
         int err = ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sl) == 0 ? 0 : errno;
-        if (err == EINPROGRESS && !c->nonblock) return wait_connect(c, std::move(s));
-        if (err == 0 || err == EINPROGRESS) return install(*c, std::move(s), err);
-        ++stats.failed;
-        reply(c->id, err);
+        if (err != 0 && err != EINPROGRESS) {
+            ++stats.failed;
+            return reply(c->id, err);
+        }
+        install(*c, std::move(s), err);
     }
 
+    // Puts our socket at the caller's fd number. A non-blocking caller (or a connect that
+    // finished at once) gets `result` now. A blocking caller's connect() then goes on in the
+    // kernel (CONTINUE) on our socket: already connecting, the kernel waits for it with the
+    // caller's SO_SNDTIMEO and signals and returns its result, and reads no address (a
+    // connecting socket's connect() ignores it; AF_UNSPEC would only disconnect it).
     void install(const Call& c, Fd s, int result) {
         int fl = ::fcntl(s.get(), F_GETFL);
         ::fcntl(s.get(), F_SETFL, c.nonblock ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
         if (notif_addfd(listener_fd(), c.id, s.get(), c.fd, c.cloexec) < 0) {
             if (errno == ENOENT) return; // the caller is gone
             if (errno == EMFILE) warn_fds();
-            return pass(c.id);
+            return let_through(c);
         }
         ++stats.bypassed;
-        reply(c.id, result);
-    }
-
-    void wait_connect(const CallPtr& c, Fd s) {
-        const uint64_t key = next_pending++;
-        Pending p;
-        p.call = c;
-        p.sock = std::make_unique<asio::posix::stream_descriptor>(io, s.release());
-        timeval tv{};
-        socklen_t sl = sizeof tv;
-        if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, &sl) == 0 &&
-            (tv.tv_sec > 0 || tv.tv_usec > 0)) {
-            p.timeout = std::make_unique<asio::steady_timer>(io);
-            p.timeout->expires_after(std::chrono::seconds(tv.tv_sec) +
-                                     std::chrono::microseconds(tv.tv_usec));
-            p.timeout->async_wait([this, key](boost::system::error_code ec) {
-                if (!ec) finish_pending(key, true);
-            });
+        if (result == EINPROGRESS && !c.nonblock) {
+            seccomp_notif_resp r{};
+            r.id = c.id;
+            r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+            notif_send(listener_fd(), &r);
+            return;
         }
-        p.sock->async_wait(asio::posix::stream_descriptor::wait_write,
-                           [this, key](boost::system::error_code ec) {
-                               if (!ec) finish_pending(key, false);
-                           });
-        pending.emplace(key, std::move(p));
-        arm_sweep();
-    }
-
-    void finish_pending(uint64_t key, bool timed_out) {
-        auto it = pending.find(key);
-        if (it == pending.end()) return;
-        Pending p = std::move(it->second);
-        pending.erase(it);
-        if (p.timeout) p.timeout->cancel();
-        p.sock->cancel();
-        Fd s(p.sock->release());
-        if (timed_out) return install(*p.call, std::move(s), EINPROGRESS);
-        int err = 0;
-        socklen_t sl = sizeof err;
-        ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &sl);
-        if (err == 0) return install(*p.call, std::move(s), 0);
-        ++stats.failed;
-        reply(p.call->id, err);
+        reply(c.id, result);
     }
 
     // --- housekeeping --------------------------------------------------------------------
@@ -576,18 +580,9 @@ struct Supervisor::Impl {
         });
     }
 
-    // Drops pending connects whose caller went away and queries the child did not answer;
-    // closes rtnetlink sockets unused for a while (each keeps its namespace alive).
+    // Lets through the calls whose query the child did not answer; closes rtnetlink sockets
+    // unused for a while (each keeps its namespace alive).
     void sweep() {
-        for (auto it = pending.begin(); it != pending.end();) {
-            if (notif_id_valid(listener_fd(), it->second.call->id)) {
-                ++it;
-                continue;
-            }
-            if (it->second.timeout) it->second.timeout->cancel();
-            it->second.sock->close();
-            it = pending.erase(it);
-        }
         const auto now = Clock::now();
         for (auto it = waiting.begin(); it != waiting.end();) {
             if (now < it->second.deadline) {
@@ -596,12 +591,12 @@ struct Supervisor::Impl {
             }
             log::warn("socket bypass: the child did not answer for netns {} in 2 s", it->first);
             for (auto& c : it->second.calls)
-                pass(c->id);
+                let_through(*c);
             it = waiting.erase(it);
         }
         for (auto it = cache.begin(); it != cache.end();)
             it = now - it->second.used > std::chrono::seconds(30) ? cache.erase(it) : ++it;
-        if (!pending.empty() || !waiting.empty() || !cache.empty()) arm_sweep();
+        if (!waiting.empty() || !cache.empty()) arm_sweep();
     }
 
     util::Status init() {

@@ -136,25 +136,18 @@ util::Result<Checked> check_before_start(const proto::Options& opts) {
     return c;
 }
 
-// The builtin port driver's dial channel (see port/builtin/dial.hpp); none for other drivers.
-struct DialChannel {
+// A SOCK_SEQPACKET pair made before clone, one end for each half; none if not `wanted`. The
+// builtin port driver's dial channel (port/builtin/dial.hpp) and the socket bypass's
+// (bypass/channel.hpp).
+struct Channel {
     Fd parent, child;
 };
-util::Result<DialChannel> open_dial_channel(const proto::Options& opts) {
-    if (!port::needs_dial_channel(opts)) return DialChannel{};
+util::Result<Channel> open_channel(bool wanted) {
+    if (!wanted) return Channel{};
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
         return fail(util::sys_error("socketpair"));
-    return DialChannel{Fd(sp[0]), Fd(sp[1])};
-}
-
-// --socket-bypass: the channel to the child (bypass/channel.hpp); none without the flag.
-util::Result<DialChannel> open_bypass_channel(const proto::Options& opts) {
-    if (!opts.socket_bypass) return DialChannel{};
-    int sp[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
-        return fail(util::sys_error("socketpair"));
-    return DialChannel{Fd(sp[0]), Fd(sp[1])};
+    return Channel{Fd(sp[0]), Fd(sp[1])};
 }
 
 // The ranges the bypass never takes: fixed ones, and the user-mode network's CIDR.
@@ -300,8 +293,8 @@ util::Result<int> Parent::start_and_wait() {
     if (::pipe2(p2c, O_CLOEXEC) != 0 || ::pipe2(c2p, O_CLOEXEC) != 0)
         return fail(util::sys_error("pipe2"));
     Fd p2c_r(p2c[0]), p2c_w(p2c[1]), c2p_r(c2p[0]), c2p_w(c2p[1]);
-    auto dial = RK_TRY(open_dial_channel(opts_));
-    auto bypass_channel = RK_TRY(open_bypass_channel(opts_));
+    auto dial = RK_TRY(open_channel(port::needs_dial_channel(opts_)));
+    auto bypass_channel = RK_TRY(open_channel(opts_.socket_bypass));
 
     // 4. The child: one clone() into every namespace.
     Activation act = detect_activation();

@@ -6,6 +6,9 @@
 //     -6  an AF_INET6 socket (HOST may be IPv4: it is then IPv4-mapped)
 //     -t  SO_SNDTIMEO in ms                       -e  send "ping\n" and expect it echoed
 //     -u  a UDP socket instead (connect() only fixes the peer; nothing is sent)
+//     -s N  TCP_SYNCNT (a connect to a silent peer gives up after about 2^(N+1)-1 s)
+//     -a IPV4:PORT  if the connect fails, connect the same socket there (blocking) and
+//         print "again ok local=..." or "again error NAME" after the first result
 // Prints one line: "ok local=ADDR:PORT nodelay=0|1 nonblock=0|1 cloexec=0|1 [echo=ok]" or
 // "error NAME" (the errno's name, e.g. ECONNREFUSED; for -n, "einprogress" first if seen).
 // Exit 0 on "ok", 1 on "error", 2 on bad usage.
@@ -60,12 +63,38 @@ int fail(int e) {
     return 1;
 }
 
+// -a: the same socket, connected again to "IPV4:PORT" after a failure.
+int connect_again(int fd, const char* where) {
+    std::string w(where);
+    auto colon = w.rfind(':');
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(std::atoi(w.c_str() + colon + 1)));
+    inet_pton(AF_INET, w.substr(0, colon).c_str(), &a.sin_addr);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    // a second connect() first reports the pending error (Linux), then starts anew
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 &&
+        connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        std::printf("again error %s\n", errno_name(errno));
+        return 1;
+    }
+    sockaddr_in l{};
+    socklen_t ll = sizeof l;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&l), &ll);
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &l.sin_addr, text, sizeof text);
+    std::printf("again ok local=%s:%d\n", text, ntohs(l.sin_port));
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     bool nonblock = false, nodelay = false, v6 = false, echo = false, udp = false;
     int bind_port = 0, timeout_ms = 0, opt;
-    while ((opt = getopt(argc, argv, "ndb:6t:eu")) != -1) {
+    const char* again = nullptr;
+    int syncnt = 0;
+    while ((opt = getopt(argc, argv, "ndb:6t:eua:s:")) != -1) {
         switch (opt) {
         case 'n':
             nonblock = true;
@@ -87,6 +116,12 @@ int main(int argc, char** argv) {
             break;
         case 'u':
             udp = true;
+            break;
+        case 'a':
+            again = optarg;
+            break;
+        case 's':
+            syncnt = std::atoi(optarg);
             break;
         default:
             return 2;
@@ -131,6 +166,7 @@ int main(int argc, char** argv) {
     if (fd < 0) return fail(errno);
     int one = 1;
     if (nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (syncnt > 0) setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof syncnt);
     if (timeout_ms > 0) {
         timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -158,7 +194,11 @@ int main(int argc, char** argv) {
         int so = 0;
         socklen_t l = sizeof so;
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &l);
-        if (so != 0) return fail(so);
+        if (so != 0) {
+            fail(so);
+            if (again) connect_again(fd, again);
+            return 1;
+        }
     }
     sockaddr_storage local{};
     socklen_t ll = sizeof local;
