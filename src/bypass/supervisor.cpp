@@ -36,35 +36,32 @@ constexpr unsigned PIDFD_THREAD = O_EXCL; // Linux 6.9
 #endif
 
 // The options carried from the caller's socket to ours when they differ from a fresh socket's
-// (read once from one of ours): `family` 0 for both families.
+// (read once from one of ours): `family` 0 for both families. Those that matter before and at
+// connect() time, or that programs set before connecting (timeouts, buffers); each costs a
+// getsockopt per bypassed connect, so the rare ones (priority, TTL, congestion control, MSS)
+// are left out. The keepalive timers are read only when SO_KEEPALIVE is on (the entry before).
 struct CarriedOption {
     int family, level, name;
+    bool needs_keepalive = false;
 };
 constexpr CarriedOption kCarried[] = {
     {0, SOL_SOCKET, SO_REUSEADDR},
     {0, SOL_SOCKET, SO_REUSEPORT},
-    {0, SOL_SOCKET, SO_KEEPALIVE},
     {0, SOL_SOCKET, SO_SNDBUF},
     {0, SOL_SOCKET, SO_RCVBUF},
     {0, SOL_SOCKET, SO_LINGER},
     {0, SOL_SOCKET, SO_RCVTIMEO},
     {0, SOL_SOCKET, SO_SNDTIMEO},
-    {0, SOL_SOCKET, SO_PRIORITY},
-    {0, SOL_SOCKET, SO_OOBINLINE},
     {0, IPPROTO_TCP, TCP_NODELAY},
-    {0, IPPROTO_TCP, TCP_KEEPIDLE},
-    {0, IPPROTO_TCP, TCP_KEEPINTVL},
-    {0, IPPROTO_TCP, TCP_KEEPCNT},
     {0, IPPROTO_TCP, TCP_USER_TIMEOUT},
     {0, IPPROTO_TCP, TCP_SYNCNT},
-    {0, IPPROTO_TCP, TCP_MAXSEG},
-    {0, IPPROTO_TCP, TCP_NOTSENT_LOWAT},
-    {0, IPPROTO_TCP, TCP_CONGESTION},
+    {0, SOL_SOCKET, SO_KEEPALIVE},
+    {0, IPPROTO_TCP, TCP_KEEPIDLE, true},
+    {0, IPPROTO_TCP, TCP_KEEPINTVL, true},
+    {0, IPPROTO_TCP, TCP_KEEPCNT, true},
     {AF_INET, IPPROTO_IP, IP_TOS},
-    {AF_INET, IPPROTO_IP, IP_TTL},
     {AF_INET6, IPPROTO_IPV6, IPV6_V6ONLY},
     {AF_INET6, IPPROTO_IPV6, IPV6_TCLASS},
-    {AF_INET6, IPPROTO_IPV6, IPV6_UNICAST_HOPS},
 };
 constexpr size_t kCarriedCount = sizeof kCarried / sizeof kCarried[0];
 
@@ -95,6 +92,14 @@ bool kernel_default_buffer(const CarriedOption& o, const OptionValue& v) {
     int n;
     std::memcpy(&n, v.bytes.data(), sizeof n);
     return (o.name == SO_SNDBUF && n == 16384) || (o.name == SO_RCVBUF && n == 131072);
+}
+
+// The network namespace's cookie (SO_NETNS_COOKIE, Linux 5.14): any socket, no capability.
+uint64_t netns_cookie(int sock) {
+    uint64_t cookie = 0;
+    socklen_t l = sizeof cookie;
+    if (::getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &l) != 0) return 0;
+    return cookie;
 }
 
 uint64_t netns_key(int nsfd) {
@@ -144,9 +149,10 @@ struct Supervisor::Impl {
     asio::posix::stream_descriptor channel;
     std::optional<asio::posix::stream_descriptor> listener;
     bool channel_open = true;
-    Fd host_nl;            // rtnetlink in our own namespace (--disable-host-loopback)
-    uint64_t host_key = 0; // our own network namespace
-    uint64_t home_key = 0; // the command's network namespace (Home frame)
+    Fd host_nl;               // rtnetlink in our own namespace (--disable-host-loopback)
+    uint64_t host_key = 0;    // our own network namespace (inode)
+    uint64_t host_cookie = 0; // and its cookie
+    uint64_t home_key = 0;    // the command's network namespace (Home frame)
     Fd home_nl;
     uint32_t seq = 0;
     std::array<OptionValue, kCarriedCount> defaults4{}, defaults6{};
@@ -214,13 +220,17 @@ struct Supervisor::Impl {
             switch (r->frame.tag) {
             case Tag::Home:
                 if (r->fd && !home_nl) {
-                    Fd ns(::ioctl(r->fd.get(), SIOCGSKNS));
-                    home_key = ns ? netns_key(ns.get()) : 0;
+                    home_key = netns_cookie(r->fd.get());
                     home_nl = std::move(r->fd);
                 }
                 break;
             case Tag::Listener:
                 if (r->fd && !listener) {
+                    // Linux 6.6: the caller blocked in connect() and we hand the CPU to each
+                    // other directly instead of waking through the scheduler; older kernels
+                    // say EINVAL and wake as usual.
+                    __u64 sync = 1; // SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+                    ::ioctl(r->fd.get(), SECCOMP_IOW(4, __u64), &sync);
                     listener.emplace(io, r->fd.release());
                     arm_listener();
                 }
@@ -310,67 +320,54 @@ struct Supervisor::Impl {
         }
         // The memory and the fd were read from the caller only if it is still the caller.
         if (!notif_id_valid(listener_fd(), n.id)) return nullptr;
-        // Which namespace the socket is in. Where we lack CAP_NET_ADMIN (EPERM) it is the host's:
-        // natural for a caller that lives there (--net=host, --detach-netns), else one of ours.
-        c->ns = Fd(::ioctl(c->sock.get(), SIOCGSKNS));
-        c->ns_key = c->ns ? netns_key(c->ns.get()) : host_key;
-        if (c->ns_key == host_key) {
+        // Which namespace the socket is in (its cookie). The host's: natural for a caller that
+        // lives there (--net=host, --detach-netns), else a socket of ours.
+        c->ns_key = netns_cookie(c->sock.get());
+        if (c->ns_key == 0) return nullptr;
+        if (c->ns_key == host_cookie) {
             char path[64];
             std::snprintf(path, sizeof path, "/proc/%d/ns/net", c->tid);
-            c->ns = Fd(::open(path, O_RDONLY | O_CLOEXEC));
-            if (!c->ns) return nullptr; // gone
-            c->ns_key = netns_key(c->ns.get());
-            if (c->ns_key == host_key) return nullptr; // the caller's own network is the host's
+            struct stat st {};
+            if (::stat(path, &st) != 0) return nullptr; // gone
+            if (static_cast<uint64_t>(st.st_ino) == host_key) return nullptr;
             c->ours = true;
         }
         tcp_info ti{};
         socklen_t sl = sizeof ti;
-        int domain = 0;
-        socklen_t dl = sizeof domain;
-        if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_DOMAIN, &domain, &dl) != 0 ||
-            domain != dst->socket_family ||
-            ::getsockopt(c->sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0)
-            return finish_early(c); // not TCP, or a family the kernel will refuse
+        if (::getsockopt(c->sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0)
+            return finish_early(c); // not TCP
         // Connecting, connected or listening: the kernel answers without the address.
         if (ti.tcpi_state != TCP_CLOSE) return nullptr;
+        if (c->ours) return finish_early(c);
         int proto = 0;
         sl = sizeof proto;
         if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 ||
             proto != IPPROTO_TCP || dst->port == 0)
-            return finish_early(c);
+            return nullptr;
         for (const auto& p : cfg.never)
-            if (p.contains(dst->addr)) return finish_early(c);
+            if (p.contains(dst->addr)) return nullptr;
         sockaddr_storage bound{};
         sl = sizeof bound;
-        if (::getsockname(c->sock.get(), reinterpret_cast<sockaddr*>(&bound), &sl) != 0)
-            return finish_early(c);
+        if (::getsockname(c->sock.get(), reinterpret_cast<sockaddr*>(&bound), &sl) != 0 ||
+            bound.ss_family != dst->socket_family)
+            return nullptr; // a family the kernel refuses itself
         if (bound.ss_family == AF_INET) {
             auto* b = reinterpret_cast<sockaddr_in*>(&bound);
-            if (b->sin_addr.s_addr != htonl(INADDR_ANY)) return finish_early(c); // chosen source
+            if (b->sin_addr.s_addr != htonl(INADDR_ANY)) return nullptr; // chosen source
             c->bound_port = ntohs(b->sin_port);
         } else {
             auto* b = reinterpret_cast<sockaddr_in6*>(&bound);
-            if (!IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr)) return finish_early(c);
+            if (!IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr)) return nullptr;
             c->bound_port = ntohs(b->sin6_port);
         }
         int fl = ::fcntl(c->sock.get(), F_GETFL);
-        if (fl < 0 || !read_cloexec(c->tid, c->fd, c->cloexec)) return finish_early(c);
+        if (fl < 0 || !read_cloexec(c->tid, c->fd, c->cloexec)) return nullptr;
         c->nonblock = (fl & O_NONBLOCK) != 0;
-        if (!c->nonblock) {
-            // A blocking connect with a send timeout: when it runs out the kernel says
-            // EINPROGRESS for a connect it started, EALREADY for one it found under way (ours,
-            // see install): such callers take the usual path.
-            timeval tv{};
-            sl = sizeof tv;
-            if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, &sl) != 0 ||
-                tv.tv_sec != 0 || tv.tv_usec != 0)
-                return finish_early(c);
-        }
         return c;
     }
 
-    // A call decided before the route lookups: let through (nullptr), or refused if the socket
-    // is ours (the Call comes back with nothing more to do; see receive_one).
+    // A socket of ours (or one the caller made unusable): refused, without route lookups (the
+    // Call comes back with nothing more to do; see receive_one). Let through if not ours.
     CallPtr finish_early(const CallPtr& c) {
         if (!c->ours) return nullptr;
         c->refuse_now = true;
@@ -393,7 +390,8 @@ struct Supervisor::Impl {
         it->second.deadline = Clock::now() + std::chrono::seconds(2);
         Frame q{Tag::Query};
         q.key = c->ns_key;
-        if (!send_frame(channel.native_handle(), q, c->ns.get())) {
+        Fd ns(::ioctl(c->sock.get(), SIOCGSKNS));
+        if (!ns || !send_frame(channel.native_handle(), q, ns.get())) {
             for (auto& w : it->second.calls)
                 pass(w->id);
             waiting.erase(it);
@@ -458,11 +456,20 @@ struct Supervisor::Impl {
     bool carry_options(const Call& c, int ours) {
         const int fam = c.dst.socket_family;
         const auto& defaults = fam == AF_INET ? defaults4 : defaults6;
+        bool keepalive = false;
         for (size_t i = 0; i < kCarriedCount; ++i) {
             const auto& o = kCarried[i];
-            if (!applies(o, fam)) continue;
+            if (!applies(o, fam) || (o.needs_keepalive && !keepalive)) continue;
             OptionValue v;
             if (!get_option(c.sock.get(), o, v)) continue;
+            if (o.level == SOL_SOCKET && o.name == SO_KEEPALIVE)
+                keepalive = v.len == sizeof(int) && v.bytes[0] != 0;
+            // A blocking connect with a send timeout: when it runs out the kernel says
+            // EINPROGRESS for a connect it started, EALREADY for one it found under way (ours,
+            // see install): such callers take the usual path.
+            if (o.level == SOL_SOCKET && o.name == SO_SNDTIMEO && !c.nonblock &&
+                !(v == defaults[i]))
+                return false;
             if (v == defaults[i] || kernel_default_buffer(o, v)) continue;
             if (o.level == SOL_SOCKET && (o.name == SO_SNDBUF || o.name == SO_RCVBUF)) {
                 int n; // the kernel doubles what was set
@@ -470,10 +477,8 @@ struct Supervisor::Impl {
                 n /= 2;
                 std::memcpy(v.bytes.data(), &n, sizeof n);
             }
-            if (o.level == IPPROTO_TCP && o.name == TCP_CONGESTION)
-                v.len = static_cast<socklen_t>(
-                    ::strnlen(reinterpret_cast<const char*>(v.bytes.data()), v.len));
             if (::setsockopt(ours, o.level, o.name, v.bytes.data(), v.len) != 0) {
+                // e.g. a buffer size or a priority the host allows only with privileges
                 log::debug("socket bypass: option {}/{} not carried ({}); not bypassed", o.level,
                            o.name, std::strerror(errno));
                 return false;
@@ -551,8 +556,7 @@ struct Supervisor::Impl {
     // caller's SO_SNDTIMEO and signals and returns its result, and reads no address (a
     // connecting socket's connect() ignores it; AF_UNSPEC would only disconnect it).
     void install(const Call& c, Fd s, int result) {
-        int fl = ::fcntl(s.get(), F_GETFL);
-        ::fcntl(s.get(), F_SETFL, c.nonblock ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+        if (!c.nonblock) ::fcntl(s.get(), F_SETFL, O_RDWR); // ours is made non-blocking
         if (notif_addfd(listener_fd(), c.id, s.get(), c.fd, c.cloexec) < 0) {
             if (errno == ENOENT) return; // the caller is gone
             if (errno == EMFILE) warn_fds();
@@ -603,6 +607,9 @@ struct Supervisor::Impl {
         Fd own(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
         if (!own) return fail(util::sys_error("open /proc/self/ns/net"));
         host_key = netns_key(own.get());
+        Fd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        if (!probe || (host_cookie = netns_cookie(probe.get())) == 0)
+            return fail(util::sys_error("socket bypass: SO_NETNS_COOKIE (Linux 5.14)"));
         if (cfg.disable_host_loopback) {
             host_nl = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
             if (!host_nl) return fail(util::sys_error("socket bypass: socket(AF_NETLINK)"));
