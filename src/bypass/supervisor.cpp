@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace rk::bypass {
 using util::fail;
@@ -170,12 +171,35 @@ struct Supervisor::Impl {
     };
     std::unordered_map<uint64_t, Waiting> waiting;
 
+    // Destinations a namespace other than home has reached the usual way (see decide).
+    struct Evidence {
+        uint64_t ns;
+        Address dst;
+        bool operator==(const Evidence&) const = default;
+    };
+    struct EvidenceHash {
+        size_t operator()(const Evidence& e) const {
+            uint64_t a, b;
+            std::memcpy(&a, e.dst.bytes.data(), 8);
+            std::memcpy(&b, e.dst.bytes.data() + 8, 8);
+            return std::hash<uint64_t>()(e.ns ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b << 1));
+        }
+    };
+    std::unordered_set<Evidence, EvidenceHash> egress;
+    struct Watch {
+        Evidence evidence;
+        Fd sock;
+        Clock::time_point deadline;
+    };
+    std::vector<Watch> watches;
+    asio::steady_timer quick_check;
+    bool quick_check_armed = false;
     asio::steady_timer sweep_timer;
     bool sweep_armed = false;
     Clock::time_point last_fd_warning{};
 
     Impl(asio::io_context& i, Fd ch, Config c)
-        : io(i), cfg(std::move(c)), channel(i, ch.release()), sweep_timer(i) {}
+        : io(i), cfg(std::move(c)), channel(i, ch.release()), quick_check(i), sweep_timer(i) {}
 
     // --- replies -------------------------------------------------------------------------
     int listener_fd() { return listener ? listener->native_handle() : -1; }
@@ -441,7 +465,56 @@ struct Supervisor::Impl {
             Route h = lookup(host_nl.get(), c->dst.addr);
             if (h.error != 0 || h.type == RTN_LOCAL) return let_through(*c);
         }
+        // A namespace behind the home one (a container's) may be kept in by the home
+        // namespace's packet filter, which routes do not show (Docker < 25 isolates --internal
+        // networks that way): its connections to a destination are bypassed once one of them
+        // got through the usual way.
+        if (c->ns_key != home_key && !c->ours) {
+            const Evidence e{c->ns_key, c->dst.addr};
+            if (!egress.contains(e)) check_watches(&e);
+            if (!egress.contains(e)) {
+                watch(c);
+                return let_through(*c);
+            }
+        }
         connect_from_host(c);
+    }
+
+    // Watches a connection left to the kernel (our copy of the caller's socket): once it is
+    // established, the destination is reachable from that namespace the usual way. Its state
+    // is read (TCP_INFO) when the next connect from that namespace to that destination comes
+    // and on each sweep - never through the event loop, which would make the caller's socket
+    // non-blocking, nor SO_ERROR, which would take the error from the caller. A refused or
+    // dropped connection proves nothing and is forgotten after 10 s.
+    void watch(const CallPtr& c) {
+        if (watches.size() >= 256) return;
+        watches.push_back({{c->ns_key, c->dst.addr},
+                           std::move(c->sock),
+                           Clock::now() + std::chrono::seconds(10)});
+        arm_sweep();
+    }
+
+    // Moves the watched connections that got through to `egress`; drops the decided ones.
+    void check_watches(const Evidence* only) {
+        const auto now = Clock::now();
+        for (auto it = watches.begin(); it != watches.end();) {
+            if (only && !(it->evidence == *only)) {
+                ++it;
+                continue;
+            }
+            tcp_info ti{};
+            socklen_t sl = sizeof ti;
+            bool done = now >= it->deadline;
+            if (::getsockopt(it->sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0 ||
+                ti.tcpi_state == TCP_CLOSE) {
+                done = true;
+            } else if (ti.tcpi_state != TCP_SYN_SENT) {
+                if (egress.size() >= 65536) egress.clear();
+                egress.insert(it->evidence);
+                done = true;
+            }
+            it = done ? watches.erase(it) : std::next(it);
+        }
     }
 
     // --- step 4: our socket --------------------------------------------------------------
@@ -600,7 +673,8 @@ struct Supervisor::Impl {
         }
         for (auto it = cache.begin(); it != cache.end();)
             it = now - it->second.used > std::chrono::seconds(30) ? cache.erase(it) : ++it;
-        if (!waiting.empty() || !cache.empty()) arm_sweep();
+        check_watches(nullptr);
+        if (!waiting.empty() || !cache.empty() || !watches.empty()) arm_sweep();
     }
 
     util::Status init() {

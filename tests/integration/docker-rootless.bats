@@ -5,7 +5,14 @@
 # `docker run` is uid 0 inside, `docker run -p` is reachable from the host through our port
 # driver and proxy, a BuildKit build works, and stopping rootlesskit leaves no process behind.
 # One daemon serves the whole file (setup_file); the tests run in order and the last stops it.
+# With RK_DOCKER_BYPASS=1 (ctest bats_docker-rootless-bypass) rootlesskit runs with
+# --socket-bypass: the same tests must pass, and two more check containers: one on the default
+# bridge is bypassed (its connection to a namespace the file makes, over a veth pair, has the
+# host's address), one on an --internal network gets no way out.
 load helpers
+
+BYPASS_EXT=rk-bypass-dk
+BYPASS_PORT=18503
 
 DOCKERD_ROOTLESS=/usr/share/docker.io/contrib/dockerd-rootless.sh
 DOCKER=/usr/bin/docker # /usr/local/bin/docker may be a newer CLI without the builder
@@ -24,14 +31,21 @@ setup_file() {
     mkdir -p "$D/image/bin"
     cp /bin/busybox "$D/image/bin/"
     for a in sh id httpd mkdir echo cat sleep; do ln -s busybox "$D/image/bin/$a"; done
+    cp "$RK_TEST_PREFIX/libexec/rootlesskit-cpp-test/rk-test-connect" "$D/image/bin/" # static
     tar -C "$D/image" -cf "$D/image.tar" .
     chmod 0644 "$D/image.tar"
     mkdir "$D/ctx"
     printf 'FROM rk-bb\nRUN echo "built-$(id -u)" >/built\nCMD ["cat", "/built"]\n' >"$D/ctx/Dockerfile"
     chmod -R a+rX "$D/ctx"
 
+    local flags="--state-dir=$D/xdg/dockerd-rootless"
+    if [ -n "${RK_DOCKER_BYPASS:-}" ]; then
+        flags+=" --socket-bypass"
+        bypass_ext_up
+    fi
     T=$D MARK="RK_TEST_MARK=$D" RK_PATH="$RK_TEST_PREFIX/bin:$USER_PATH" \
-        EXTRA_ENV="XDG_RUNTIME_DIR=$D/xdg HOME=$D/home DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS=--state-dir=$D/xdg/dockerd-rootless" \
+        EXTRA_ENV="XDG_RUNTIME_DIR=$D/xdg HOME=$D/home" \
+        EXTRA_ENV_ONE="DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS=$flags" \
         as_user "$DOCKERD_ROOTLESS" --storage-driver=vfs >"$D/dockerd.log" 2>&1 &
     local i
     for i in $(seq 120); do
@@ -42,7 +56,27 @@ setup_file() {
     dk version >/dev/null || { tail -30 "$D/dockerd.log" >&3; return 1; }
 }
 
+# The bypass tests' destination: a namespace with a veth pair to this host (198.51.101.1 here,
+# .2 there) and an echo server in it.
+bypass_ext_up() {
+    ip netns del "$BYPASS_EXT" 2>/dev/null || true
+    ip netns add "$BYPASS_EXT"
+    ip link add rk-bypass-dk0 type veth peer name eth0 netns "$BYPASS_EXT"
+    ip addr add 198.51.101.1/24 dev rk-bypass-dk0
+    ip link set rk-bypass-dk0 up
+    ip -n "$BYPASS_EXT" addr add 198.51.101.2/24 dev eth0
+    ip -n "$BYPASS_EXT" link set eth0 up
+    ip -n "$BYPASS_EXT" route add default via 198.51.101.1
+    ip netns exec "$BYPASS_EXT" "$RK_TEST_PREFIX/libexec/rootlesskit-cpp-test/rk-test-conns" \
+        serve "$BYPASS_PORT" >/dev/null 2>&1 &
+}
+
 teardown_file() {
+    if [ -n "${RK_DOCKER_BYPASS:-}" ]; then
+        ip netns pids "$BYPASS_EXT" 2>/dev/null | xargs -r kill 2>/dev/null || true
+        ip link del rk-bypass-dk0 2>/dev/null || true
+        ip netns del "$BYPASS_EXT" 2>/dev/null || true
+    fi
     [ -n "${D:-}" ] || return 0
     pkill -KILL -f "RK_TEST_MARK=$D" 2>/dev/null || true
     local pid
@@ -101,6 +135,36 @@ teardown() { :; }
     assert_success
     run as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$D/xdg/dockerd-rootless/api.sock" list-ports --json
     refute_output --partial 18290
+}
+
+@test "--socket-bypass: a container on the default bridge is bypassed" {
+    [ -n "${RK_DOCKER_BYPASS:-}" ] || skip "without RK_DOCKER_BYPASS=1"
+    # The first connection to a destination goes the usual way (the container's namespace has
+    # to show it may reach it: see the next test), the next ones are bypassed.
+    run dk run --rm rk-bb sh -c "rk-test-connect -e 198.51.101.2 $BYPASS_PORT; rk-test-connect -e 198.51.101.2 $BYPASS_PORT"
+    assert_success
+    assert_line --index 0 --regexp "^ok local=172\.[0-9.]+:[0-9]+ .*echo=ok"
+    assert_line --index 1 --regexp "^ok local=198\.51\.101\.1:[0-9]+ .*echo=ok"
+    # and its own network stays its own: the bridge's gateway is not bypassed
+    run dk run --rm rk-bb rk-test-connect -u 198.51.101.2 "$BYPASS_PORT"
+    assert_output --regexp "ok local=172\.[0-9.]+:"
+    run as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$D/xdg/dockerd-rootless/api.sock" info --json
+    assert_output --partial '"socketBypass"'
+    refute_output --regexp '"bypassed": 0[,}]'
+}
+
+@test "--socket-bypass: a container on an --internal network gets no way out" {
+    [ -n "${RK_DOCKER_BYPASS:-}" ] || skip "without RK_DOCKER_BYPASS=1"
+    run dk network create --internal rk-internal
+    assert_success
+    # Docker >= 25: no default route (ENETUNREACH). Docker < 25 (Debian 12's 20.10): a default
+    # route, and iptables in the namespace drops what leaves the network: the connect times out
+    # (TCP_SYNCNT 1: after 3 s), the first and every later one.
+    run dk run --rm --network rk-internal rk-bb sh -c "rk-test-connect -s 1 198.51.101.2 $BYPASS_PORT; rk-test-connect -s 1 198.51.101.2 $BYPASS_PORT"
+    assert_line --index 0 --regexp "^error (ENETUNREACH|ETIMEDOUT)$"
+    assert_line --index 1 --regexp "^error (ENETUNREACH|ETIMEDOUT)$"
+    run dk network rm rk-internal
+    assert_success
 }
 
 @test "BuildKit build (DOCKER_BUILDKIT=1) works and its image runs" {

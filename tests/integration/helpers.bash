@@ -50,11 +50,12 @@ common_teardown() {
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-# Runs a command as the test user, in $T, with TMPDIR=$T and the leftover mark.
+# Runs a command as the test user, in $T, with TMPDIR=$T and the leftover mark; EXTRA_ENV adds
+# space-separated NAME=VALUE words, EXTRA_ENV_ONE one whose value may hold spaces.
 as_user() {
     runuser -u "$TEST_USER" -- env -i HOME="/home/$TEST_USER" USER="$TEST_USER" \
         LOGNAME="$TEST_USER" PATH="${RK_PATH:-$USER_PATH}" TMPDIR="$T" "$MARK" \
-        ${EXTRA_ENV:-} sh -c 'cd "$1" && shift && exec "$@"' sh "$T" "$@"
+        ${EXTRA_ENV:-} ${EXTRA_ENV_ONE:+"$EXTRA_ENV_ONE"} sh -c 'cd "$1" && shift && exec "$@"' sh "$T" "$@"
 }
 
 rk() { as_user "$RK" "$@"; }

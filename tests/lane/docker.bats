@@ -17,6 +17,7 @@ setup_file() {
     chmod -R a+rX "$D/ctx"
     local flags=""
     [ "${LANE_DETACH:-0}" = 1 ] && flags=--detach-netns
+    [ "${LANE_BYPASS:-0}" = 1 ] && flags=--socket-bypass # (one word: EXTRA_ENV is split)
     EXTRA_ENV="DOCKERD_ROOTLESS_ROOTLESSKIT_NET=$LANE_NET DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=$LANE_PORT DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS=$flags" \
         as_user "$DOCKERD_ROOTLESS" --storage-driver=vfs >"$D/dockerd.log" 2>&1 &
     local i
@@ -146,6 +147,16 @@ web() { # NAME -p SPEC...: a container serving "hello-NAME" on port 80
     run dk run --rm rk-bb wget -q -T 5 -O - "http://$SERVER_IP:18310/index.html"
     assert_success
     assert_output egress-ok
+}
+
+@test "a container on an --internal network reaches nothing outside it (with the bypass too)" {
+    run dk network create --internal rk-internal
+    assert_success
+    # the server of the test above is still there
+    run dk run --rm --network rk-internal rk-bb wget -q -T 3 -O - "http://$SERVER_IP:18310/index.html"
+    assert_failure
+    refute_output egress-ok
+    dk network rm rk-internal >/dev/null
 }
 
 @test "--disable-host-loopback holds: no way to the host's loopback from a container or the daemon's namespace" {
