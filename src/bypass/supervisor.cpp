@@ -335,6 +335,12 @@ struct Supervisor::Impl {
         if (!pidfd && errno == EINVAL) pidfd = Fd(sys::pidfd_open(c->tid, 0)); // < Linux 6.9
         if (!pidfd) return nullptr;                                            // gone
         c->sock = Fd(pidfd_getfd(pidfd.get(), c->fd));
+        if (!c->sock && (errno == EMFILE || errno == ENFILE)) {
+            // What we can let go of: watched connections and idle namespaces' sockets.
+            watches.clear();
+            cache.clear();
+            c->sock = Fd(pidfd_getfd(pidfd.get(), c->fd));
+        }
         if (!c->sock) {
             if (errno == EBADF || errno == ESRCH) return nullptr; // the kernel says EBADF itself
             // Out of fds: we cannot tell whether the socket is one of ours, so no.
@@ -487,7 +493,7 @@ struct Supervisor::Impl {
     // non-blocking, nor SO_ERROR, which would take the error from the caller. A refused or
     // dropped connection proves nothing and is forgotten after 10 s.
     void watch(const CallPtr& c) {
-        if (watches.size() >= 256) return;
+        if (watches.size() >= 64) return;
         watches.push_back({{c->ns_key, c->dst.addr},
                            std::move(c->sock),
                            Clock::now() + std::chrono::seconds(10)});

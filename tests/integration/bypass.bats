@@ -57,6 +57,20 @@ rkb() { rk --net=slirp4netns --copy-up=/etc "$@"; }
     assert_output --partial "ok local=10.0.2.100:"
 }
 
+@test "off by default: no seccomp filter on the command; on: a filter, and info says so" {
+    run rkb sh -c "grep '^Seccomp:' /proc/self/status"
+    assert_output --regexp "Seccomp:[[:space:]]+0"
+    run rkb --socket-bypass sh -c "grep '^Seccomp:' /proc/self/status; $CONNECT 198.51.100.2 $PORT >/dev/null; $RK_TEST_PREFIX/bin/rootlessctl --socket \$ROOTLESSKIT_STATE_DIR/api.sock info"
+    assert_output --regexp "Seccomp:[[:space:]]+2"
+    assert_output --partial "Socket bypass: 1 connection(s) from the host (0 of them failed)"
+}
+
+@test "a connect from another thread than the first is bypassed too" {
+    run rkb --socket-bypass "$CONNECT" -T -e 198.51.100.2 "$PORT"
+    assert_success
+    assert_output --partial "ok local=198.51.100.1:"
+}
+
 @test "non-blocking connect: EINPROGRESS, then connected; flags kept" {
     run rkb --socket-bypass "$CONNECT" -n -e 198.51.100.2 "$PORT"
     assert_success

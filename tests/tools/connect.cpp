@@ -6,6 +6,7 @@
 //     -6  an AF_INET6 socket (HOST may be IPv4: it is then IPv4-mapped)
 //     -t  SO_SNDTIMEO in ms                       -e  send "ping\n" and expect it echoed
 //     -u  a UDP socket instead (connect() only fixes the peer; nothing is sent)
+//     -T  make the connect() from a second thread (the rest stays on the first)
 //     -s N  TCP_SYNCNT (a connect to a silent peer gives up after about 2^(N+1)-1 s)
 //     -a IPV4:PORT  if the connect fails, connect the same socket there (blocking) and
 //         print "again ok local=..." or "again error NAME" after the first result
@@ -23,6 +24,7 @@
 #include <poll.h>
 #include <string>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -94,7 +96,8 @@ int main(int argc, char** argv) {
     int bind_port = 0, timeout_ms = 0, opt;
     const char* again = nullptr;
     int syncnt = 0;
-    while ((opt = getopt(argc, argv, "ndb:6t:eua:s:")) != -1) {
+    bool threaded = false;
+    while ((opt = getopt(argc, argv, "ndb:6t:eua:s:T")) != -1) {
         switch (opt) {
         case 'n':
             nonblock = true;
@@ -122,6 +125,9 @@ int main(int argc, char** argv) {
             break;
         case 's':
             syncnt = std::atoi(optarg);
+            break;
+        case 'T':
+            threaded = true;
             break;
         default:
             return 2;
@@ -185,8 +191,18 @@ int main(int argc, char** argv) {
         }
         if (bind(fd, reinterpret_cast<sockaddr*>(&b), sl) != 0) return fail(errno);
     }
-    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sl) != 0) {
-        int e = errno;
+    int rc = 0, e = 0;
+    if (threaded) {
+        std::thread t([&] {
+            rc = connect(fd, reinterpret_cast<sockaddr*>(&sa), sl);
+            e = errno;
+        });
+        t.join();
+    } else {
+        rc = connect(fd, reinterpret_cast<sockaddr*>(&sa), sl);
+        e = errno;
+    }
+    if (rc != 0) {
         if (!nonblock || e != EINPROGRESS) return fail(e);
         std::printf("einprogress ");
         pollfd p{fd, POLLOUT, 0};
