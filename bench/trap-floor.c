@@ -1,0 +1,113 @@
+/* Purpose: the floor of any connect() bypass built on seccomp user notification, on this
+ * machine: new connections/s to a loopback server with every connect() trapped by a filter
+ * and answered by a supervisor process that does nothing but receive and CONTINUE - against
+ * the same loop untrapped. Used by bench/bypass.sh.
+ *   trap-floor SECONDS      prints "plain trapped" connections/s
+ * Runs unprivileged (no_new_privs). */
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double rate(struct sockaddr_in* a, double seconds) {
+    double start = now();
+    long n = 0;
+    while (now() - start < seconds) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(c, (struct sockaddr*)a, sizeof *a) != 0) return -1;
+        char b;
+        (void)!read(c, &b, 1);
+        close(c);
+        ++n;
+    }
+    return n / seconds;
+}
+
+int main(int argc, char** argv) {
+    double seconds = argc > 1 ? atof(argv[1]) : 3;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (bind(s, (struct sockaddr*)&a, sizeof a) != 0 || listen(s, 1024) != 0) return 1;
+    getsockname(s, (struct sockaddr*)&a, &al);
+    pid_t server = fork();
+    if (server == 0) {
+        for (;;) {
+            int c = accept(s, NULL, NULL);
+            if (c >= 0) close(c);
+        }
+    }
+    double plain = rate(&a, seconds);
+    int sp[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
+    pid_t client = fork();
+    if (client == 0) {
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog p = {4, f};
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        int l = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p);
+        char ctl[CMSG_SPACE(sizeof(int))] = {0};
+        char byte = 'L';
+        struct iovec iov = {&byte, 1};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+                            .msg_controllen = sizeof ctl};
+        struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &l, sizeof l);
+        sendmsg(sp[0], &mh, 0);
+        close(l);
+        double r = rate(&a, seconds);
+        (void)!write(sp[0], &r, sizeof r);
+        _exit(0);
+    }
+    char byte, ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&byte, 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+                        .msg_controllen = sizeof ctl};
+    recvmsg(sp[1], &mh, 0);
+    int l;
+    memcpy(&l, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof l);
+    pid_t sup = fork();
+    if (sup == 0) {
+        for (;;) {
+            struct seccomp_notif n;
+            memset(&n, 0, sizeof n);
+            if (ioctl(l, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) continue;
+            struct seccomp_notif_resp r = {.id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+            ioctl(l, SECCOMP_IOCTL_NOTIF_SEND, &r);
+        }
+    }
+    double trapped = 0;
+    (void)!read(sp[1], &trapped, sizeof trapped);
+    kill(sup, SIGKILL);
+    kill(server, SIGKILL);
+    while (wait(NULL) > 0) {
+    }
+    printf("%.0f %.0f\n", plain, trapped);
+    return 0;
+}
