@@ -29,9 +29,8 @@ util::Result<FilterProgram> build_filter() {
     off_t size = ::lseek(mem.get(), 0, SEEK_END);
     if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
         return fail(util::plain_error("libseccomp exported an empty or torn filter"));
-    FilterProgram p;
-    p.insns.resize(static_cast<size_t>(size) / sizeof(sock_filter));
-    if (::pread(mem.get(), p.insns.data(), static_cast<size_t>(size), 0) != size)
+    FilterProgram p(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (::pread(mem.get(), p.data(), static_cast<size_t>(size), 0) != size)
         return fail(util::sys_error("reading the exported seccomp filter"));
     return p;
 }
@@ -54,8 +53,7 @@ util::Status probe_kernel(const FilterProgram& filter) {
     // (which network namespace a socket is in): on our own socket, in the host's namespace
     // where we lack CAP_NET_ADMIN, EPERM says it exists (we have that capability in the
     // namespaces the child's user namespace owns, the only ones we ask about).
-    FilterProgram copy_of_filter = filter;
-    sock_fprog prog = copy_of_filter.fprog();
+    sock_fprog prog = fprog(filter);
     pid_t pid = ::fork();
     if (pid < 0) return fail(util::sys_error("fork"));
     if (pid == 0) {

@@ -19,12 +19,13 @@ namespace rk::bypass {
 
 // The filter: connect() on the native architecture raises a user notification; every other
 // syscall, and every syscall of another ABI (a 32-bit program in a container), is allowed.
-// Built with libseccomp before the target is started.
-struct FilterProgram {
-    std::vector<sock_filter> insns;
-    sock_fprog fprog() { return {static_cast<unsigned short>(insns.size()), insns.data()}; }
-};
+// Built with libseccomp once, by the parent before start-up (the child inherits it through
+// ChildStartup).
+using FilterProgram = std::vector<sock_filter>;
 util::Result<FilterProgram> build_filter();
+inline sock_fprog fprog(const FilterProgram& f) {
+    return {static_cast<unsigned short>(f.size()), const_cast<sock_filter*>(f.data())};
+}
 
 // Installs `prog` on the calling thread and returns the listener fd, or -1 with errno.
 // Syscalls only: safe in a vfork child. Needs CAP_SYS_ADMIN in the caller's user namespace

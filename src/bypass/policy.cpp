@@ -45,6 +45,29 @@ std::optional<Destination> parse_sockaddr(std::span<const uint8_t> bytes) {
     return std::nullopt;
 }
 
+socklen_t to_sockaddr(const Destination& d, sockaddr_storage& out) {
+    out = {};
+    if (d.socket_family == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&out);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(d.port);
+        std::memcpy(&a->sin_addr, d.addr.bytes.data(), 4);
+        return sizeof *a;
+    }
+    auto* a = reinterpret_cast<sockaddr_in6*>(&out);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(d.port);
+    a->sin6_flowinfo = d.flowinfo;
+    a->sin6_scope_id = d.scope_id;
+    if (d.addr.family == AF_INET) {
+        a->sin6_addr.s6_addr[10] = a->sin6_addr.s6_addr[11] = 0xff;
+        std::memcpy(a->sin6_addr.s6_addr + 12, d.addr.bytes.data(), 4);
+    } else {
+        std::memcpy(a->sin6_addr.s6_addr, d.addr.bytes.data(), 16);
+    }
+    return sizeof *a;
+}
+
 bool Prefix::contains(const Address& a) const {
     if (a.family != addr.family) return false;
     int full = len / 8, rest = len % 8;

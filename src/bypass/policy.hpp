@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <sys/socket.h>
 #include <vector>
 
 namespace rk::bypass {
@@ -33,6 +34,10 @@ struct Destination {
 // AF_INET6 (at least sizeof(sockaddr_in6)); nullopt for every other family, a short buffer,
 // or AF_UNSPEC (a disconnect request).
 std::optional<Destination> parse_sockaddr(std::span<const uint8_t> bytes);
+
+// The sockaddr for `d` (the inverse of parse_sockaddr: an IPv4 address on an AF_INET6 socket
+// comes out IPv4-mapped); its length. An all-zero address is the unspecified one (for bind).
+socklen_t to_sockaddr(const Destination& d, sockaddr_storage& out);
 
 struct Prefix {
     Address addr;

@@ -103,9 +103,10 @@ uint64_t netns_cookie(int sock) {
     return cookie;
 }
 
-uint64_t netns_key(int nsfd) {
+// The inode of a /proc/<pid>/ns/net entry: which network namespace that process is in.
+uint64_t netns_inode(const char* path) {
     struct stat st {};
-    if (::fstat(nsfd, &st) != 0) return 0;
+    if (::stat(path, &st) != 0) return 0;
     return static_cast<uint64_t>(st.st_ino);
 }
 
@@ -132,13 +133,10 @@ struct Call {
     pid_t tid = 0;
     int fd = -1; // the caller's fd number
     Destination dst;
-    Fd sock; // our copy of the caller's socket
-    Fd ns;   // its network namespace
-    uint64_t ns_key = 0;
+    Fd sock;             // our copy of the caller's socket
+    uint64_t ns_key = 0; // its network namespace's cookie
     uint16_t bound_port = 0;
     bool nonblock = false, cloexec = false;
-    bool ours = false;       // a socket we installed earlier (in the host's namespace)
-    bool refuse_now = false; // ours, and not to be bypassed again: refuse without lookups
 };
 using CallPtr = std::shared_ptr<Call>;
 
@@ -237,7 +235,7 @@ struct Supervisor::Impl {
                 // The child is gone: nothing waiting for it will be answered.
                 for (auto& [key, w] : waiting)
                     for (auto& c : w.calls)
-                        let_through(*c);
+                        pass(c->id);
                 waiting.clear();
                 return false;
             }
@@ -289,10 +287,7 @@ struct Supervisor::Impl {
         }
         int refuse = 0;
         if (auto c = inspect(n, refuse)) {
-            if (c->refuse_now)
-                let_through(*c);
-            else
-                with_netns(std::move(c));
+            with_netns(std::move(c));
         } else if (refuse != 0) {
             reply(n.id, refuse);
         } else {
@@ -301,14 +296,6 @@ struct Supervisor::Impl {
         // More pending? (the listener is blocking; never wait in RECV)
         pollfd p{listener_fd(), POLLIN, 0};
         return ::poll(&p, 1, 0) == 1;
-    }
-
-    // What to do with a call that is not bypassed: the kernel carries on - except for a socket
-    // of ours being connected again (after a failed connect): it is in the host's namespace,
-    // and the kernel would connect it wherever the caller asks.
-    void let_through(const Call& c) {
-        if (!c.ours) return pass(c.id);
-        reply(c.id, ENETUNREACH);
     }
 
     // Steps 1 and 2 (supervisor.hpp). Returns a Call to go on with; or nullptr with `refuse`
@@ -351,24 +338,24 @@ struct Supervisor::Impl {
         // The memory and the fd were read from the caller only if it is still the caller.
         if (!notif_id_valid(listener_fd(), n.id)) return nullptr;
         // Which namespace the socket is in (its cookie). The host's: natural for a caller that
-        // lives there (--net=host, --detach-netns), else a socket of ours.
+        // lives there (--net=host, --detach-netns), else a socket of ours, connected again
+        // after a failed connect: the kernel would connect it, in the host's namespace,
+        // wherever the caller asks. Refused, unless it is connecting, connected or listening
+        // (then the kernel answers without the address).
         c->ns_key = netns_cookie(c->sock.get());
         if (c->ns_key == 0) return nullptr;
+        tcp_info ti{};
+        socklen_t sl = sizeof ti;
+        const bool tcp = ::getsockopt(c->sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) == 0;
         if (c->ns_key == host_cookie) {
             char path[64];
             std::snprintf(path, sizeof path, "/proc/%d/ns/net", c->tid);
-            struct stat st {};
-            if (::stat(path, &st) != 0) return nullptr; // gone
-            if (static_cast<uint64_t>(st.st_ino) == host_key) return nullptr;
-            c->ours = true;
+            uint64_t caller_ns = netns_inode(path);
+            if (caller_ns == 0 || caller_ns == host_key) return nullptr; // gone, or host's
+            if (!tcp || ti.tcpi_state == TCP_CLOSE) refuse = ENETUNREACH;
+            return nullptr;
         }
-        tcp_info ti{};
-        socklen_t sl = sizeof ti;
-        if (::getsockopt(c->sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0)
-            return finish_early(c); // not TCP
-        // Connecting, connected or listening: the kernel answers without the address.
-        if (ti.tcpi_state != TCP_CLOSE) return nullptr;
-        if (c->ours) return finish_early(c);
+        if (!tcp || ti.tcpi_state != TCP_CLOSE) return nullptr;
         int proto = 0;
         sl = sizeof proto;
         if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 ||
@@ -396,24 +383,16 @@ struct Supervisor::Impl {
         return c;
     }
 
-    // A socket of ours (or one the caller made unusable): refused, without route lookups (the
-    // Call comes back with nothing more to do; see receive_one). Let through if not ours.
-    CallPtr finish_early(const CallPtr& c) {
-        if (!c->ours) return nullptr;
-        c->refuse_now = true;
-        return c;
-    }
-
     // Step 3's first half: the caller's namespace's rtnetlink socket, from the cache or the
     // child.
     void with_netns(CallPtr c) {
-        if (!home_nl) return let_through(*c);
+        if (!home_nl) return pass(c->id);
         if (c->ns_key == home_key) return decide(c, home_nl.get());
         if (auto it = cache.find(c->ns_key); it != cache.end()) {
             it->second.used = Clock::now();
             return decide(c, it->second.nl.get());
         }
-        if (!channel_open) return let_through(*c);
+        if (!channel_open) return pass(c->id);
         auto [it, fresh] = waiting.try_emplace(c->ns_key);
         it->second.calls.push_back(c);
         if (!fresh) return;
@@ -439,7 +418,7 @@ struct Supervisor::Impl {
             log::debug("socket bypass: no rtnetlink socket in netns {}: {}", f.key,
                        std::strerror(f.err));
             for (auto& c : calls)
-                let_through(*c);
+                pass(c->id);
             return;
         }
         int fd = nl.get();
@@ -464,23 +443,23 @@ struct Supervisor::Impl {
 
     // Step 3's second half: the routes.
     void decide(const CallPtr& c, int caller_nl) {
-        if (!outside(lookup(caller_nl, c->dst.addr))) return let_through(*c);
+        if (!outside(lookup(caller_nl, c->dst.addr))) return pass(c->id);
         if (c->ns_key != home_key && !outside(lookup(home_nl.get(), c->dst.addr)))
-            return let_through(*c);
+            return pass(c->id);
         if (cfg.disable_host_loopback) {
             Route h = lookup(host_nl.get(), c->dst.addr);
-            if (h.error != 0 || h.type == RTN_LOCAL) return let_through(*c);
+            if (h.error != 0 || h.type == RTN_LOCAL) return pass(c->id);
         }
         // A namespace behind the home one (a container's) may be kept in by the home
         // namespace's packet filter, which routes do not show (Docker < 25 isolates --internal
         // networks that way): its connections to a destination are bypassed once one of them
         // got through the usual way.
-        if (c->ns_key != home_key && !c->ours) {
+        if (c->ns_key != home_key) {
             const Evidence e{c->ns_key, c->dst.addr};
             if (!egress.contains(e)) check_watches(&e);
             if (!egress.contains(e)) {
                 watch(c);
-                return let_through(*c);
+                return pass(c->id);
             }
         }
         connect_from_host(c);
@@ -566,61 +545,28 @@ struct Supervisor::Impl {
         return true;
     }
 
-    // The caller bound a port (on the unspecified address): the same port on ours.
-    static bool bind_port(int s, int fam, uint16_t port) {
-        sockaddr_storage b{};
-        socklen_t bl;
-        if (fam == AF_INET) {
-            auto* a = reinterpret_cast<sockaddr_in*>(&b);
-            a->sin_family = AF_INET;
-            a->sin_port = htons(port);
-            bl = sizeof *a;
-        } else {
-            auto* a = reinterpret_cast<sockaddr_in6*>(&b);
-            a->sin6_family = AF_INET6;
-            a->sin6_port = htons(port);
-            bl = sizeof *a;
-        }
-        return ::bind(s, reinterpret_cast<sockaddr*>(&b), bl) == 0;
-    }
-
     void connect_from_host(const CallPtr& c) {
         const int fam = c->dst.socket_family;
         if ((fam == AF_INET && !have_defaults4) || (fam == AF_INET6 && !have_defaults6))
-            return let_through(*c);
+            return pass(c->id);
         Fd s(::socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!s) {
             if (errno == EMFILE || errno == ENFILE) warn_fds();
-            return let_through(*c);
+            return pass(c->id);
         }
-        if (!carry_options(*c, s.get())) return let_through(*c);
-        if (c->bound_port != 0 && !bind_port(s.get(), fam, c->bound_port)) {
-            log::debug("socket bypass: cannot bind port {} on the host ({}); not bypassed",
-                       c->bound_port, std::strerror(errno));
-            return let_through(*c);
-        }
-        sockaddr_storage sa{};
-        socklen_t sl;
-        if (fam == AF_INET) {
-            auto* a = reinterpret_cast<sockaddr_in*>(&sa);
-            a->sin_family = AF_INET;
-            a->sin_port = htons(c->dst.port);
-            std::memcpy(&a->sin_addr, c->dst.addr.bytes.data(), 4);
-            sl = sizeof *a;
-        } else {
-            auto* a = reinterpret_cast<sockaddr_in6*>(&sa);
-            a->sin6_family = AF_INET6;
-            a->sin6_port = htons(c->dst.port);
-            a->sin6_flowinfo = c->dst.flowinfo;
-            a->sin6_scope_id = c->dst.scope_id;
-            if (c->dst.addr.family == AF_INET) { // IPv4-mapped
-                a->sin6_addr.s6_addr[10] = a->sin6_addr.s6_addr[11] = 0xff;
-                std::memcpy(a->sin6_addr.s6_addr + 12, c->dst.addr.bytes.data(), 4);
-            } else {
-                std::memcpy(a->sin6_addr.s6_addr, c->dst.addr.bytes.data(), 16);
+        if (!carry_options(*c, s.get())) return pass(c->id);
+        sockaddr_storage sa;
+        if (c->bound_port != 0) {
+            // The caller bound a port (on the unspecified address): the same port on ours.
+            Destination any{fam, Address{fam, {}}, c->bound_port};
+            socklen_t bl = to_sockaddr(any, sa);
+            if (::bind(s.get(), reinterpret_cast<sockaddr*>(&sa), bl) != 0) {
+                log::debug("socket bypass: cannot bind port {} on the host ({}); not bypassed",
+                           c->bound_port, std::strerror(errno));
+                return pass(c->id);
             }
-            sl = sizeof *a;
         }
+        socklen_t sl = to_sockaddr(c->dst, sa);
         int err = ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sl) == 0 ? 0 : errno;
         if (err != 0 && err != EINPROGRESS) {
             ++stats.failed;
@@ -639,7 +585,7 @@ struct Supervisor::Impl {
         if (notif_addfd(listener_fd(), c.id, s.get(), c.fd, c.cloexec) < 0) {
             if (errno == ENOENT) return; // the caller is gone
             if (errno == EMFILE) warn_fds();
-            return let_through(c);
+            return pass(c.id);
         }
         ++stats.bypassed;
         if (result == EINPROGRESS && !c.nonblock) {
@@ -674,7 +620,7 @@ struct Supervisor::Impl {
             }
             log::warn("socket bypass: the child did not answer for netns {} in 2 s", it->first);
             for (auto& c : it->second.calls)
-                let_through(*c);
+                pass(c->id);
             it = waiting.erase(it);
         }
         for (auto it = cache.begin(); it != cache.end();)
@@ -684,9 +630,8 @@ struct Supervisor::Impl {
     }
 
     util::Status init() {
-        Fd own(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-        if (!own) return fail(util::sys_error("open /proc/self/ns/net"));
-        host_key = netns_key(own.get());
+        host_key = netns_inode("/proc/self/ns/net");
+        if (host_key == 0) return fail(util::sys_error("stat /proc/self/ns/net"));
         Fd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         if (!probe || (host_cookie = netns_cookie(probe.get())) == 0)
             return fail(util::sys_error("socket bypass: SO_NETNS_COOKIE (Linux 5.14)"));

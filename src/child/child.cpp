@@ -160,12 +160,11 @@ void format_listen_pid(TargetExec& t, pid_t pid) {
 
 // Starts the target with vfork(), which is much cheaper than fork() for a process as large as
 // ours. Returns its pid, or the exec error.
-util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildStartup& st,
-                                 bypass::FilterProgram* bypass_filter) {
+util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildStartup& st) {
     TargetExec t;
-    if (bypass_filter) {
+    if (st.bypass_fd >= 0) {
         t.bypass_sock = st.bypass_fd;
-        t.bypass_prog = bypass_filter->fprog();
+        t.bypass_prog = bypass::fprog(st.bypass_filter);
         t.listener_send.prepare();
     }
     // Looked up here, in the namespace's view of the file system, like Go's exec.LookPath.
@@ -319,21 +318,19 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     ::close(st.from_parent);
     ::close(st.to_parent);
     // --socket-bypass: the Home socket before the target starts (bypass/channel.hpp), then the
-    // queries on a thread; the filter is built here, installed in the target.
-    std::optional<bypass::FilterProgram> bypass_filter;
+    // queries on a thread; the target installs the filter (start_target).
     if (st.bypass_fd >= 0) {
-        auto f = bypass::build_filter();
-        util::Status s = f ? bypass::send_home(st.bypass_fd, netns.get()) : fail(f.error());
-        auto home = std::make_shared<Fd>(netns ? ::fcntl(netns.get(), F_DUPFD_CLOEXEC, 0) : -1);
+        util::Status s = bypass::send_home(st.bypass_fd, netns.get());
+        Fd home(netns ? ::fcntl(netns.get(), F_DUPFD_CLOEXEC, 0) : -1);
         if (s)
-            s = util::start_detached("the socket bypass", [fd = st.bypass_fd, home] {
-                bypass::serve_queries(fd, std::move(*home));
-            });
+            s = util::start_detached("the socket bypass",
+                                     [fd = st.bypass_fd, home = std::move(home)]() mutable {
+                                         bypass::serve_queries(fd, std::move(home));
+                                     });
         if (!s) {
             log::error("{}", s.error().message());
             return 1;
         }
-        bypass_filter = std::move(*f);
     }
     if (ports) {
         // The port driver's child half (builtin: the dialer, connecting inside our network
@@ -366,7 +363,7 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     }
     // Without --pidns, nothing else would end what the command leaves behind (see the top).
     if (!opts.pidns) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    auto target = start_target(opts, st, bypass_filter ? &*bypass_filter : nullptr);
+    auto target = start_target(opts, st);
     if (!target) {
         log::error("{}", target.error().message());
         return 1;

@@ -116,6 +116,7 @@ struct Checked {
     std::unique_ptr<net::Driver> driver;
     std::vector<std::string> uid_args, gid_args; // newuidmap/newgidmap arguments
     UsernsSysctls sysctls;
+    bypass::FilterProgram bypass_filter; // --socket-bypass
 };
 
 util::Result<Checked> check_before_start(const proto::Options& opts) {
@@ -130,8 +131,8 @@ util::Result<Checked> check_before_start(const proto::Options& opts) {
     c.sysctls = read_userns_sysctls();
     warn_environment(opts, c.sysctls);
     if (opts.socket_bypass) {
-        auto filter = RK_TRY(bypass::build_filter());
-        RK_TRY(bypass::probe_kernel(filter));
+        c.bypass_filter = RK_TRY(bypass::build_filter());
+        RK_TRY(bypass::probe_kernel(c.bypass_filter));
     }
     return c;
 }
@@ -310,6 +311,7 @@ util::Result<int> Parent::start_and_wait() {
     startup.privileged_failure_hint = apparmor_hint(checked.sysctls);
     startup.dial_fd = dial.child.get();
     startup.bypass_fd = bypass_channel.child.get();
+    startup.bypass_filter = checked.bypass_filter;
     pid_t pid = sys::clone_fork(clone_flags(opts_, *driver));
     if (pid < 0) {
         int err = errno;

@@ -1,8 +1,10 @@
 // Purpose: what the parent hands to the child half at clone time (besides the Options).
 #pragma once
 
+#include <linux/filter.h>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace rk::net {
 class Driver;
@@ -23,9 +25,10 @@ struct ChildStartup {
     net::Driver* driver = nullptr;
     // The child's end of the builtin port driver's dial socketpair; -1 without that driver.
     int dial_fd = -1;
-    // The child's end of the socket bypass channel (bypass/channel.hpp); -1 without
-    // --socket-bypass.
+    // --socket-bypass: the child's end of its channel (bypass/channel.hpp), -1 without; and
+    // the seccomp filter the parent built (bypass/kernel.hpp), installed in the target.
     int bypass_fd = -1;
+    std::vector<sock_filter> bypass_filter;
     // Added to EPERM/EACCES errors of the child's first privileged steps (e.g. the AppArmor
     // profile to install where AppArmor restricts user namespaces); empty if none applies.
     std::string privileged_failure_hint;

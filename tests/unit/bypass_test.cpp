@@ -57,6 +57,17 @@ TEST(BypassPolicy, ParsesInetSockaddrs) {
     EXPECT_EQ(v6->addr, addr("2001:db8::1"));
 }
 
+TEST(BypassPolicy, SockaddrRoundTrip) {
+    for (auto in : {sin("198.51.100.2", 80), sin6("2001:db8::1", 22), sin6("::ffff:10.1.2.3", 9)}) {
+        auto d = parse_sockaddr(in);
+        ASSERT_TRUE(d);
+        sockaddr_storage out;
+        socklen_t len = to_sockaddr(*d, out);
+        ASSERT_EQ(len, in.size());
+        EXPECT_EQ(std::memcmp(&out, in.data(), len), 0);
+    }
+}
+
 TEST(BypassPolicy, RejectsShortAndOtherFamilies) {
     auto v = sin("10.0.0.1", 1);
     EXPECT_FALSE(parse_sockaddr({v.data(), v.size() - 1}));
