@@ -26,23 +26,54 @@ util::Result<util::Fd> connect_unix(const std::string& path) {
     return fd;
 }
 
-util::Status send_fd(int sock, int fd) {
-    char byte = 'F';
-    iovec iov{&byte, 1};
+util::Status send_with_fd(int sock, const void* data, size_t len, int fd) {
+    iovec iov{const_cast<void*>(data), len};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    if (fd >= 0) {
+        mh.msg_control = ctl;
+        mh.msg_controllen = sizeof ctl;
+        cmsghdr* c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    if (retry_eintr([&] { return ::sendmsg(sock, &mh, MSG_NOSIGNAL); }) !=
+        static_cast<ssize_t>(len))
+        return fail(util::sys_error("sendmsg (passing a descriptor)"));
+    return {};
+}
+
+util::Result<Received> recv_with_fd(int sock, void* data, size_t len, int flags) {
+    Received r;
+    iovec iov{data, len};
     alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
     msghdr mh{};
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     mh.msg_control = ctl;
     mh.msg_controllen = sizeof ctl;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (retry_eintr([&] { return ::sendmsg(sock, &mh, MSG_NOSIGNAL); }) != 1)
-        return fail(util::sys_error("sendmsg (passing a descriptor)"));
-    return {};
+    ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC); });
+    if (n < 0) return fail(util::sys_error("recvmsg (receiving a descriptor)"));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            r.fd = util::Fd(fd);
+        }
+    }
+    r.size = static_cast<size_t>(n);
+    r.truncated = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+    return r;
+}
+
+util::Status send_fd(int sock, int fd) {
+    const char byte = 'F';
+    return send_with_fd(sock, &byte, 1, fd);
 }
 
 util::Result<util::Fd> recv_fd(int sock, int timeout_ms) {
@@ -50,23 +81,9 @@ util::Result<util::Fd> recv_fd(int sock, int timeout_ms) {
     int r = retry_eintr([&] { return ::poll(&pf, 1, timeout_ms); });
     if (r == 0) return fail(util::plain_error("timed out waiting for a descriptor"));
     char byte;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
-    ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &mh, MSG_CMSG_CLOEXEC); });
-    if (n < 0) return fail(util::sys_error("recvmsg (receiving a descriptor)"));
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-            return util::Fd(fd);
-        }
-    }
-    return fail(util::plain_error("no descriptor arrived (the peer closed?)"));
+    auto got = RK_TRY(recv_with_fd(sock, &byte, 1, 0));
+    if (!got.fd) return fail(util::plain_error("no descriptor arrived (the peer closed?)"));
+    return std::move(got.fd);
 }
 
 } // namespace rk::sys
