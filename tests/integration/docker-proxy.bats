@@ -103,8 +103,11 @@ wait_status() {
     assert_output "0"
     curl_until http://127.0.0.1:18192/index.html rk-proxy-test
     assert_output rk-proxy-test
-    # exec'd: no rootlesskit-docker-proxy process is left in between
-    run pgrep -f "^$PROXY"
+    # exec'd: the real docker-proxy holds the port and no rootlesskit-docker-proxy is left in
+    # between (matched by port: docker-rootless.bats may run its own proxies meanwhile)
+    run pgrep -f "^docker-proxy .*-host-port 18192"
+    assert_success
+    run pgrep -f "^$PROXY .*-host-port 18192"
     assert_failure
 }
 
