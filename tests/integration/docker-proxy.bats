@@ -60,31 +60,31 @@ wait_status() {
 
 @test "builtin driver: status 0, published on the host, removed again on SIGINT" {
     start_proxy "--net=slirp4netns --disable-host-loopback --copy-up=/etc --port-driver=builtin" \
-        -proto tcp -host-ip 0.0.0.0 -host-port 18190 -container-ip 127.0.0.1 -container-port 8080
+        -proto tcp -host-ip 0.0.0.0 -host-port 18200 -container-ip 127.0.0.1 -container-port 8080
     wait_status
     run cat "$T/status"
     assert_output "0"
-    curl_until http://127.0.0.1:18190/index.html rk-proxy-test
+    curl_until http://127.0.0.1:18200/index.html rk-proxy-test
     assert_output rk-proxy-test
     run ctl list-ports
-    assert_line --regexp '^[0-9]+ +tcp4 +0\.0\.0\.0 +18190 +127\.0\.0\.1 +18190 +$'
+    assert_line --regexp '^[0-9]+ +tcp4 +0\.0\.0\.0 +18200 +127\.0\.0\.1 +18200 +$'
     # the real docker-proxy does the last hop inside the namespace
-    run pgrep -f "^docker-proxy -container-ip 127.0.0.1 -container-port 8080 -host-ip 127.0.0.1 -host-port 18190"
+    run pgrep -f "^docker-proxy -container-ip 127.0.0.1 -container-port 8080 -host-ip 127.0.0.1 -host-port 18200"
     assert_success
 
-    kill -INT "$(proxy_pid 18190)"
+    kill -INT "$(proxy_pid 18200)"
     wait_for_file "$T/exit"
     run ctl list-ports --json
     assert_output ""
-    run pgrep -f "^docker-proxy .*-host-port 18190"
+    run pgrep -f "^docker-proxy .*-host-port 18200"
     assert_failure
-    run curl -sS -m 2 http://127.0.0.1:18190/index.html
+    run curl -sS -m 2 http://127.0.0.1:18200/index.html
     assert_failure
 }
 
 @test "tcp6 with a driver that has no tcp6 (slirp4netns): status 0, nothing published" {
     start_proxy "--net=slirp4netns --disable-host-loopback --copy-up=/etc --port-driver=slirp4netns" \
-        -proto tcp -host-ip :: -host-port 18191 -container-ip 127.0.0.1 -container-port 8080
+        -proto tcp -host-ip :: -host-port 18201 -container-ip 127.0.0.1 -container-port 8080
     wait_status
     wait_for_file "$T/exit"
     run cat "$T/status" "$T/exit"
@@ -97,52 +97,52 @@ wait_status() {
 
 @test "no port driver (--net=host): the real docker-proxy runs in its place" {
     start_proxy "--net=host" \
-        -proto tcp -host-ip 127.0.0.1 -host-port 18192 -container-ip 127.0.0.1 -container-port 8080
+        -proto tcp -host-ip 127.0.0.1 -host-port 18202 -container-ip 127.0.0.1 -container-port 8080
     wait_status
     run cat "$T/status"
     assert_output "0"
-    curl_until http://127.0.0.1:18192/index.html rk-proxy-test
+    curl_until http://127.0.0.1:18202/index.html rk-proxy-test
     assert_output rk-proxy-test
     # exec'd: the real docker-proxy holds the port and no rootlesskit-docker-proxy is left in
     # between (matched by port: docker-rootless.bats may run its own proxies meanwhile)
-    run pgrep -f "^docker-proxy .*-host-port 18192"
+    run pgrep -f "^docker-proxy .*-host-port 18202"
     assert_success
-    run pgrep -f "^$PROXY .*-host-port 18192"
+    run pgrep -f "^$PROXY .*-host-port 18202"
     assert_failure
 }
 
 @test "port driver none: the real docker-proxy runs in its place (Go 1.1.0's proxy crashes)" {
     start_proxy "--net=slirp4netns --disable-host-loopback --copy-up=/etc --port-driver=none" \
-        -proto tcp -host-ip 0.0.0.0 -host-port 18193 -container-ip 127.0.0.1 -container-port 8080
+        -proto tcp -host-ip 0.0.0.0 -host-port 18203 -container-ip 127.0.0.1 -container-port 8080
     wait_status
     run cat "$T/status"
     assert_output "0"
-    run pgrep -f "^docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 18193"
+    run pgrep -f "^docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 18203"
     assert_success
 }
 
 @test "a port already published: status 1 with the API's reason, exit 1, nothing left" {
     start_proxy "--net=slirp4netns --disable-host-loopback --copy-up=/etc --port-driver=builtin" \
-        -proto tcp -host-ip 0.0.0.0 -host-port 18194 -container-ip 127.0.0.1 -container-port 8080
+        -proto tcp -host-ip 0.0.0.0 -host-port 18204 -container-ip 127.0.0.1 -container-port 8080
     wait_status
     rm "$T/status"
-    run ctl add-ports 127.0.0.1:18195:8080/tcp
+    run ctl add-ports 127.0.0.1:18205:8080/tcp
     assert_success
     # a second proxy for a port that conflicts, with its own status pipe
     run as_user sh -c "nsenter -U --preserve-credentials -n -m -t \$(cat '$T/sd/child_pid') \
         env ROOTLESSKIT_STATE_DIR='$T/sd' '$PROXY' -proto tcp -host-ip 127.0.0.1 \
-        -host-port 18195 -container-ip 127.0.0.1 -container-port 8080 3>'$T/status2'"
+        -host-port 18205 -container-ip 127.0.0.1 -container-port 8080 3>'$T/status2'"
     assert_failure
     run cat "$T/status2"
     assert_line --index 0 "1"
     assert_output --partial "AddPort()"
-    assert_output --partial "18195"
+    assert_output --partial "18205"
     run ctl list-ports --json
     assert_equal "$(echo "$output" | wc -l)" 2
 }
 
 @test "outside rootlesskit: status 1 naming ROOTLESSKIT_STATE_DIR" {
-    run as_user sh -c "'$PROXY' -proto tcp -host-ip 0.0.0.0 -host-port 18196 \
+    run as_user sh -c "'$PROXY' -proto tcp -host-ip 0.0.0.0 -host-port 18206 \
         -container-ip 127.0.0.1 -container-port 8080 3>'$T/status'"
     assert_failure
     assert_output --partial "ROOTLESSKIT_STATE_DIR"

@@ -152,13 +152,16 @@ PROBES
         ip link set lo up && ip link add rkv0 type veth peer name rkv1 &&
         ip addr add 203.0.113.1/24 dev rkv0 && ip link set rkv0 up && ip link set rkv1 up &&
         ip route add default via 203.0.113.254 || exit 99
-        (timeout 30 nc -k -l 127.0.0.1 19801 >$T/got-tcp4 &)
-        (timeout 30 nc -k -6 -l ::1 19802 >$T/got-tcp6 &)
-        (timeout 30 nc -k -u -l 127.0.0.1 19803 >$T/got-udp &)
+        timeout 30 nc -k -l 127.0.0.1 19801 >$T/got-tcp4 2>/dev/null & l4=\$!
+        timeout 30 nc -k -6 -l ::1 19802 >$T/got-tcp6 2>/dev/null & l6=\$!
+        timeout 30 nc -k -u -l 127.0.0.1 19803 >$T/got-udp 2>/dev/null & lu=\$!
         for i in \$(seq 50); do ss -Htln | grep -q ':19802' && break; sleep 0.1; done
         $rkcmd ${CONTROL_FLAGS:-} ${IN_NS:-} sh $T/control.sh </dev/null
-        $rkcmd $* ${IN_NS:-} sh $T/probes.sh </dev/null"
-    pkill -f "nc -k .*-l .*1980[123]" || true
+        $rkcmd $* ${IN_NS:-} sh $T/probes.sh </dev/null
+        rc=\$?
+        kill \$l4 \$l6 \$lu
+        wait
+        exit \$rc"
     assert_line control-reached
     [ -z "${GW6:-}" ] || assert_line control6-reached
     assert_line probes-done

@@ -163,12 +163,12 @@ netd_under_strace() {
 
 # Beyond upstream (which refuses --ipv6 here): IPv6 as slirp4netns --enable-ipv6 gives it.
 @test "embedded --ipv6: an fd00::/64 address, fd00::3 DNS, TCP to the host's ::1 via fd00::2" {
-    timeout 20 nc -6 -l ::1 19113 >"$T/got" 3>&- &
-    for i in $(seq 50); do ss -Htln | grep -q '\[::1\]:19113' && break; sleep 0.1; done
+    timeout 20 nc -6 -l ::1 19623 >"$T/got" 3>&- &
+    for i in $(seq 50); do ss -Htln | grep -q '\[::1\]:19623' && break; sleep 0.1; done
     run rk --net=gvisor-tap-vsock --ipv6 --copy-up=/etc sh -c '
         for i in $(seq 100); do ip -6 addr show dev tap0 scope global -tentative | grep -q fd00: && break; sleep 0.1; done
         ip -6 -o addr show dev tap0 scope global; ip -6 route show default; cat /etc/resolv.conf
-        echo over-v6 | nc -N -w 5 fd00::2 19113'
+        echo over-v6 | nc -N -w 5 fd00::2 19623'
     assert_success
     assert_line --regexp 'inet6 fd00::[0-9a-f:]+/64'
     assert_line --regexp '^default via fe80::[0-9a-f:]+ dev tap0'
@@ -183,17 +183,17 @@ netd_under_strace() {
 @test "embedded --ipv6 reaches an IPv6 server outside the namespace (TCP and UDP)" {
     cat >"$T/probe.sh" <<'PROBE'
 for i in $(seq 100); do ip -6 addr show scope global -tentative | grep -q inet6 && break; sleep 0.1; done
-echo tcp-v6 | nc -N -w 5 2001:db8:7::1 19114 && echo tcp-sent
-echo udp-v6 | nc -u -w 1 2001:db8:7::1 19115
+echo tcp-v6 | nc -N -w 5 2001:db8:7::1 19624 && echo tcp-sent
+echo udp-v6 | nc -u -w 1 2001:db8:7::1 19625
 echo probe-done
 PROBE
     chmod 644 "$T/probe.sh"
     run unshare -n sh -c "ip link set lo up && ip link add rkv0 type veth peer name rkv1 &&
         ip link set rkv0 up && ip link set rkv1 up &&
         ip -6 addr add 2001:db8:7::1/64 dev rkv0 nodad || exit 99
-        (timeout 20 nc -6 -l 2001:db8:7::1 19114 >$T/got-tcp 3>&- &)
-        (timeout 20 nc -6 -u -l 2001:db8:7::1 19115 >$T/got-udp 3>&- &)
-        for i in \$(seq 50); do ss -Hln | grep -q ':19115' && ss -Hln | grep -q ':19114' && break; sleep 0.1; done
+        (timeout 20 nc -6 -l 2001:db8:7::1 19624 >$T/got-tcp 3>&- &)
+        (timeout 20 nc -6 -u -l 2001:db8:7::1 19625 >$T/got-udp 3>&- &)
+        for i in \$(seq 50); do ss -Hln | grep -q ':19625' && ss -Hln | grep -q ':19624' && break; sleep 0.1; done
         runuser -u $TEST_USER -- env $MARK PATH=$USER_PATH $RK --net=gvisor-tap-vsock --ipv6 \
             --disable-host-loopback --copy-up=/etc sh $T/probe.sh </dev/null"
     pkill -f "nc -6 .*-l 2001:db8:7::1" || true

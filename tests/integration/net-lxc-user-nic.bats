@@ -83,18 +83,18 @@ assert_no_veth_left() {
 }
 
 @test "lxc-user-nic: TCP to a server on the host's bridge address; host loopback out of reach" {
-    timeout 20 nc -l "$BR_IP" 19211 >"$T/got" &
-    wait_listen 19211
-    run rkl --copy-up=/etc sh -c "echo over-bridge | nc -N -w 5 $BR_IP 19211"
+    timeout 20 nc -l "$BR_IP" 19221 >"$T/got" &
+    wait_listen 19221
+    run rkl --copy-up=/etc sh -c "echo over-bridge | nc -N -w 5 $BR_IP 19221"
     assert_success
     # implied, said once
     assert_line --partial '--disable-host-loopback is implied for --net=lxc-user-nic'
     wait
     assert_equal "$(cat "$T/got")" over-bridge
     # a server on the host's 127.0.0.1 cannot be reached through the bridge address
-    timeout 20 nc -l 127.0.0.1 19212 >"$T/got2" &
-    wait_listen 19212
-    run rkl --disable-host-loopback sh -c "echo blocked | nc -N -w 3 $BR_IP 19212"
+    timeout 20 nc -l 127.0.0.1 19222 >"$T/got2" &
+    wait_listen 19222
+    run rkl --disable-host-loopback sh -c "echo blocked | nc -N -w 3 $BR_IP 19222"
     assert_failure
     kill %1 2>/dev/null || true
     wait || true
@@ -118,9 +118,9 @@ assert_no_veth_left() {
     echo "rk-lxc" >"$T/index.html"
     chmod 644 "$T/index.html"
     rkl --state-dir="$T/sd" --disable-host-loopback --port-driver=builtin \
-        -p 127.0.0.1:19213:80/tcp busybox httpd -f -p 80 -h "$T" >/dev/null 2>&1 &
+        -p 127.0.0.1:19223:80/tcp busybox httpd -f -p 80 -h "$T" >/dev/null 2>&1 &
     wait_for_file "$T/sd/api.sock"
-    curl_until http://127.0.0.1:19213/index.html rk-lxc
+    curl_until http://127.0.0.1:19223/index.html rk-lxc
     assert_output rk-lxc
     run curl -sS --unix-socket "$T/sd/api.sock" http://rootlesskit/v1/info
     kill "$(pgrep -o -f "^$RK .*--state-dir=$T/sd")"
