@@ -110,9 +110,9 @@ uint64_t netns_inode(const char* path) {
     return static_cast<uint64_t>(st.st_ino);
 }
 
-// "flags:\t02000002" in /proc/<tid>/fdinfo/<fd>: whether the caller's fd is close-on-exec (a
-// flag of its fd table, which our copy does not share).
-bool read_cloexec(pid_t tid, int fd, bool& cloexec) {
+// "flags:\t02004002" in /proc/<tid>/fdinfo/<fd>: the caller's file status flags (O_NONBLOCK)
+// and whether its fd is close-on-exec (a flag of its fd table, which our copy does not share).
+bool read_fd_flags(pid_t tid, int fd, bool& nonblock, bool& cloexec) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", tid, fd);
     Fd f(::open(path, O_RDONLY | O_CLOEXEC));
@@ -123,7 +123,9 @@ bool read_cloexec(pid_t tid, int fd, bool& cloexec) {
     buf[n] = '\0';
     const char* p = std::strstr(buf, "flags:");
     if (!p) return false;
-    cloexec = (std::strtoul(p + 6, nullptr, 8) & O_CLOEXEC) != 0;
+    const unsigned long flags = std::strtoul(p + 6, nullptr, 8);
+    nonblock = (flags & O_NONBLOCK) != 0;
+    cloexec = (flags & O_CLOEXEC) != 0;
     return true;
 }
 
@@ -248,11 +250,6 @@ struct Supervisor::Impl {
                 break;
             case Tag::Listener:
                 if (r->fd && !listener) {
-                    // Linux 6.6: the caller blocked in connect() and we hand the CPU to each
-                    // other directly instead of waking through the scheduler; older kernels
-                    // say EINVAL and wake as usual.
-                    __u64 sync = 1; // SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-                    ::ioctl(r->fd.get(), SECCOMP_IOW(4, __u64), &sync);
                     listener.emplace(io, r->fd.release());
                     arm_listener();
                 }
@@ -377,9 +374,7 @@ struct Supervisor::Impl {
             if (!IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr)) return nullptr;
             c->bound_port = ntohs(b->sin6_port);
         }
-        int fl = ::fcntl(c->sock.get(), F_GETFL);
-        if (fl < 0 || !read_cloexec(c->tid, c->fd, c->cloexec)) return nullptr;
-        c->nonblock = (fl & O_NONBLOCK) != 0;
+        if (!read_fd_flags(c->tid, c->fd, c->nonblock, c->cloexec)) return nullptr;
         return c;
     }
 

@@ -20,16 +20,17 @@
 //        network is on-link there. With --disable-host-loopback, a host-local destination
 //        (a route of type local in our own namespace) continues too;
 //     4. our socket: the caller's options carried over (table in supervisor.cpp), bound to the
-//        caller's port if it had bound one, connected without blocking. A non-blocking caller
-//        gets our socket and the result at once (EINPROGRESS as usual); for a blocking one the
-//        connect finishes on the event loop (or its SO_SNDTIMEO runs out: EINPROGRESS, as the
-//        kernel does), then the socket is installed (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD, at
-//        the caller's fd number) and the result returned. A failed connect returns its errno
-//        and installs nothing, so the caller's socket stays as it was.
+//        caller's port if it had bound one, connected without blocking, and installed at the
+//        caller's fd number (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD). A non-blocking caller gets
+//        the result at once (EINPROGRESS as usual). A blocking one continues its own connect()
+//        in the kernel on our connecting socket, which waits with the caller's signals and
+//        reads no address; callers with a send timeout are not bypassed (their timeout would
+//        say EALREADY). A failed connect returns its errno and installs nothing, so the
+//        caller's socket stays as it was.
 //   Anything that fails on the way (a dead caller, fd exhaustion, an option the host refuses)
-//   lets the call continue in the kernel as if there were no bypass. A pending connect whose
-//   caller went away (killed, or a signal interrupted the call) is dropped on the next sweep.
-//   If the parent dies, the listener closes and every waiting connect() fails with ENOSYS.
+//   lets the call continue in the kernel as if there were no bypass. Calls waiting for the
+//   child's rtnetlink socket of a new namespace continue after 2 s without an answer. If the
+//   parent dies, the listener closes and every waiting connect() fails with ENOSYS.
 #pragma once
 
 #include "bypass/policy.hpp"
