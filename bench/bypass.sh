@@ -8,8 +8,9 @@
 #     bypass; and, to show what the notification round trip alone costs on this machine, to a
 #     server on the namespace's loopback with and without the flag (every connect() is trapped,
 #     examined and handed back to the kernel); and bench/trap-floor.c: the same loop with a
-#     supervisor that only receives and continues - the ceiling of any bypass built on seccomp
-#     user notification on this machine.
+#     supervisor that only receives and continues, and with one that also puts a new socket in
+#     place of the caller's (ADDFD) - the ceilings of any bypass built on seccomp user
+#     notification, and of any that replaces the caller's socket, on this machine.
 # Prints `metric=value unit` lines and the ratios against the issue's targets (throughput
 # >= 0.8x direct, connections/s >= 0.7x direct). Informational: nothing here is a test.
 #
@@ -58,7 +59,7 @@ embedded=false
 rate_inside() {
     rkit --net=slirp4netns "$@" sh -c "$work/conn-rate serve 5300 & sleep 0.3; $work/conn-rate run 127.0.0.1 5300 $DUR; kill \$!" 2>/dev/null || echo 0
 }
-d="" b="" s="" e="" cd="" cb="" ti="" tb="" fp="" ft=""
+d="" b="" s="" e="" cd="" cb="" ti="" tb="" fp="" ft="" fr=""
 for _ in $(seq "$ROUNDS"); do
     d+=" $(gbps as_user)"
     b+=" $(gbps rkit --net=slirp4netns --mtu=65520 --socket-bypass)"
@@ -68,12 +69,12 @@ for _ in $(seq "$ROUNDS"); do
     cb+=" $(rate rkit --net=slirp4netns --socket-bypass)"
     ti+=" $(rate_inside)"
     tb+=" $(rate_inside --socket-bypass)"
-    read -r p t < <(as_user "$work/trap-floor" "$DUR" || echo "0 0")
-    fp+=" $p" ft+=" $t"
+    read -r p t r < <(as_user "$work/trap-floor" "$DUR" || echo "0 0 0")
+    fp+=" $p" ft+=" $t" fr+=" $r"
 done
 D=$(echo $d | median) B=$(echo $b | median) S=$(echo $s | median)
 CD=$(echo $cd | median) CB=$(echo $cb | median) TI=$(echo $ti | median) TB=$(echo $tb | median)
-FP=$(echo $fp | median) FT=$(echo $ft | median)
+FP=$(echo $fp | median) FT=$(echo $ft | median) FR=$(echo $fr | median)
 echo "bypass_iperf3_direct=$D Gbps"
 echo "bypass_iperf3_bypass=$B Gbps"
 echo "bypass_iperf3_slirp4netns=$S Gbps"
@@ -84,8 +85,10 @@ echo "bypass_conn_loopback_plain=$TI conn/s"
 echo "bypass_conn_loopback_trapped=$TB conn/s"
 echo "bypass_trap_floor_plain=$FP conn/s"
 echo "bypass_trap_floor_trapped=$FT conn/s"
-awk -v b="$B" -v d="$D" -v cb="$CB" -v cd="$CD" -v ti="$TI" -v tb="$TB" -v fp="$FP" -v ft="$FT" 'BEGIN {
+echo "bypass_trap_floor_replaced=$FR conn/s"
+awk -v b="$B" -v d="$D" -v cb="$CB" -v cd="$CD" -v ti="$TI" -v tb="$TB" -v fp="$FP" -v ft="$FT" -v fr="$FR" 'BEGIN {
     printf "bypass_throughput_ratio=%.2f (target >= 0.8)\n", (d > 0 ? b / d : 0)
     printf "bypass_conn_ratio=%.2f (target >= 0.7)\n", (cd > 0 ? cb / cd : 0)
     printf "bypass_loopback_trapped_ratio=%.2f (loopback connects: trapped, examined, handed back)\n", (ti > 0 ? tb / ti : 0)
-    printf "bypass_trap_floor_ratio=%.2f (receive and continue only: the ceiling here)\n", (fp > 0 ? ft / fp : 0) }'
+    printf "bypass_trap_floor_ratio=%.2f (receive and continue only: the ceiling of any seccomp-notification bypass here)\n", (fp > 0 ? ft / fp : 0)
+    printf "bypass_replace_floor_ratio=%.2f (receive, ADDFD a new socket, continue: the ceiling of any that replaces the socket)\n", (fp > 0 ? fr / fp : 0) }'

@@ -1,10 +1,17 @@
 /* Purpose: the floor of any connect() bypass built on seccomp user notification, on this
  * machine: new connections/s to a loopback server with every connect() trapped by a filter
- * and answered by a supervisor process that does nothing but receive and CONTINUE - against
- * the same loop untrapped. Used by bench/bypass.sh.
- *   trap-floor SECONDS      prints "plain trapped" connections/s
+ * and answered by a supervisor process that does the least such a bypass must do - against
+ * the same loop untrapped. Two supervisors, one after the other:
+ *   - "trapped": receive and CONTINUE (one round trip between the caller and us);
+ *   - "replaced": receive, make a socket, put it at the caller's fd number
+ *     (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD) and CONTINUE - the caller then connects the new
+ *     socket. ADDFD is carried out by the caller itself: it is woken to install the fd and we
+ *     wait for it, so this is two round trips, as for every connection a bypass replaces.
+ * Used by bench/bypass.sh.
+ *   trap-floor SECONDS      prints "plain trapped replaced" connections/s
  * Runs unprivileged (no_new_privs). */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -41,21 +48,9 @@ static double rate(struct sockaddr_in* a, double seconds) {
     return n / seconds;
 }
 
-int main(int argc, char** argv) {
-    double seconds = argc > 1 ? atof(argv[1]) : 3;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (bind(s, (struct sockaddr*)&a, sizeof a) != 0 || listen(s, 1024) != 0) return 1;
-    getsockname(s, (struct sockaddr*)&a, &al);
-    pid_t server = fork();
-    if (server == 0) {
-        for (;;) {
-            int c = accept(s, NULL, NULL);
-            if (c >= 0) close(c);
-        }
-    }
-    double plain = rate(&a, seconds);
+/* The rate with every connect() trapped and answered by a supervisor that replaces the
+ * caller's socket first if `replace`. */
+static double trapped_rate(struct sockaddr_in* a, double seconds, int replace) {
     int sp[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
     pid_t client = fork();
@@ -81,7 +76,7 @@ int main(int argc, char** argv) {
         memcpy(CMSG_DATA(c), &l, sizeof l);
         sendmsg(sp[0], &mh, 0);
         close(l);
-        double r = rate(&a, seconds);
+        double r = rate(a, seconds);
         (void)!write(sp[0], &r, sizeof r);
         _exit(0);
     }
@@ -98,16 +93,49 @@ int main(int argc, char** argv) {
             struct seccomp_notif n;
             memset(&n, 0, sizeof n);
             if (ioctl(l, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) continue;
+            if (replace) {
+                int ours = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                struct seccomp_notif_addfd add = {.id = n.id,
+                                                  .flags = SECCOMP_ADDFD_FLAG_SETFD,
+                                                  .srcfd = (unsigned)ours,
+                                                  .newfd = (unsigned)n.data.args[0]};
+                ioctl(l, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+                close(ours);
+            }
             struct seccomp_notif_resp r = {.id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
             ioctl(l, SECCOMP_IOCTL_NOTIF_SEND, &r);
         }
     }
+    close(l);
+    close(sp[0]);
     double trapped = 0;
     (void)!read(sp[1], &trapped, sizeof trapped);
+    close(sp[1]);
     kill(sup, SIGKILL);
-    kill(server, SIGKILL);
-    while (wait(NULL) > 0) {
+    waitpid(sup, NULL, 0);
+    waitpid(client, NULL, 0);
+    return trapped;
+}
+
+int main(int argc, char** argv) {
+    double seconds = argc > 1 ? atof(argv[1]) : 3;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (bind(s, (struct sockaddr*)&a, sizeof a) != 0 || listen(s, 1024) != 0) return 1;
+    getsockname(s, (struct sockaddr*)&a, &al);
+    pid_t server = fork();
+    if (server == 0) {
+        for (;;) {
+            int c = accept(s, NULL, NULL);
+            if (c >= 0) close(c);
+        }
     }
-    printf("%.0f %.0f\n", plain, trapped);
+    double plain = rate(&a, seconds);
+    double trapped = trapped_rate(&a, seconds, 0);
+    double replaced = trapped_rate(&a, seconds, 1);
+    kill(server, SIGKILL);
+    waitpid(server, NULL, 0);
+    printf("%.0f %.0f %.0f\n", plain, trapped, replaced);
     return 0;
 }
