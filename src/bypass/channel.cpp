@@ -3,6 +3,8 @@
 
 #include "sys/fdpass.hpp"
 
+#include <sys/socket.h>
+
 namespace rk::bypass {
 using util::fail;
 
@@ -22,22 +24,9 @@ util::Result<Received> recv_frame(int sock) {
     return r;
 }
 
-// The Listener frame's message, prepared ahead: the vfork child only writes the fd into it.
-void PreparedListenerSend::prepare() {
-    iov = {&frame, sizeof frame};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-}
-
-int PreparedListenerSend::send(int sock, int fd) {
-    std::memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &fd, sizeof fd);
-    return ::sendmsg(sock, &mh, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof frame) ? 0 : -1;
+int send_listener(int sock, int listener) {
+    const Frame f{Tag::Listener};
+    return sys::send_with_fd_raw(sock, &f, sizeof f, listener);
 }
 
 } // namespace rk::bypass

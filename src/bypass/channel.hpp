@@ -14,8 +14,6 @@
 #include "util/fd.hpp"
 
 #include <cstdint>
-#include <cstring>
-#include <sys/socket.h>
 
 namespace rk::bypass {
 
@@ -40,15 +38,8 @@ struct Received {
 };
 util::Result<Received> recv_frame(int sock);
 
-// The Listener frame, prepared before vfork and sent from the vfork child with syscalls only.
-struct PreparedListenerSend {
-    Frame frame{Tag::Listener};
-    iovec iov{};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    void prepare();
-    // Syscalls only. Returns 0, or -1 with errno.
-    int send(int sock, int fd);
-};
+// The Listener frame with the target's listener, from the vfork child: syscalls only.
+// Returns 0, or -1 with errno.
+int send_listener(int sock, int listener);
 
 } // namespace rk::bypass

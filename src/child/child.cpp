@@ -118,7 +118,6 @@ struct TargetExec {
     // --socket-bypass: the filter installed right before exec, its listener sent to the parent.
     int bypass_sock = -1;
     sock_fprog bypass_prog{};
-    bypass::PreparedListenerSend listener_send;
     volatile int bypass_errno = 0;
 };
 
@@ -145,7 +144,7 @@ void format_listen_pid(TargetExec& t, pid_t pid) {
     if (t.listen_pid_slot >= 0) format_listen_pid(t, ::getpid());
     if (t.bypass_sock >= 0) {
         int listener = bypass::install_filter(&t.bypass_prog);
-        if (listener < 0 || t.listener_send.send(t.bypass_sock, listener) != 0) {
+        if (listener < 0 || bypass::send_listener(t.bypass_sock, listener) != 0) {
             t.bypass_errno = errno;
             ::_exit(127);
         }
@@ -165,7 +164,6 @@ util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildS
     if (st.bypass_fd >= 0) {
         t.bypass_sock = st.bypass_fd;
         t.bypass_prog = bypass::fprog(st.bypass_filter);
-        t.listener_send.prepare();
     }
     // Looked up here, in the namespace's view of the file system, like Go's exec.LookPath.
     // A name with a slash is executed as is, and execve's errno tells what is wrong with it.

@@ -311,7 +311,7 @@ util::Result<int> Parent::start_and_wait() {
     startup.privileged_failure_hint = apparmor_hint(checked.sysctls);
     startup.dial_fd = dial.child.get();
     startup.bypass_fd = bypass_channel.child.get();
-    startup.bypass_filter = checked.bypass_filter;
+    startup.bypass_filter = std::move(checked.bypass_filter);
     pid_t pid = sys::clone_fork(clone_flags(opts_, *driver));
     if (pid < 0) {
         int err = errno;

@@ -3,6 +3,7 @@
 
 #include "sys/syscalls.hpp"
 
+#include <cerrno>
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
@@ -26,7 +27,7 @@ util::Result<util::Fd> connect_unix(const std::string& path) {
     return fd;
 }
 
-util::Status send_with_fd(int sock, const void* data, size_t len, int fd) {
+int send_with_fd_raw(int sock, const void* data, size_t len, int fd) {
     iovec iov{const_cast<void*>(data), len};
     alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
     msghdr mh{};
@@ -41,8 +42,14 @@ util::Status send_with_fd(int sock, const void* data, size_t len, int fd) {
         c->cmsg_len = CMSG_LEN(sizeof(int));
         std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
     }
-    if (retry_eintr([&] { return ::sendmsg(sock, &mh, MSG_NOSIGNAL); }) !=
-        static_cast<ssize_t>(len))
+    ssize_t n = retry_eintr([&] { return ::sendmsg(sock, &mh, MSG_NOSIGNAL); });
+    if (n == static_cast<ssize_t>(len)) return 0;
+    if (n >= 0) errno = EMSGSIZE; // a short send: not all of the message went
+    return -1;
+}
+
+util::Status send_with_fd(int sock, const void* data, size_t len, int fd) {
+    if (send_with_fd_raw(sock, data, len, fd) != 0)
         return fail(util::sys_error("sendmsg (passing a descriptor)"));
     return {};
 }

@@ -15,6 +15,8 @@ util::Result<util::Fd> connect_unix(const std::string& path);
 
 // Sends `len` bytes of `data` with `fd` attached (none if fd < 0); all or an error.
 util::Status send_with_fd(int sock, const void* data, size_t len, int fd);
+// The same with syscalls only (no allocation: usable in a vfork child): 0, or -1 with errno.
+int send_with_fd_raw(int sock, const void* data, size_t len, int fd);
 // One message into `data` (at most `len` bytes) and the descriptor that came with it, if any
 // (close-on-exec). `flags` go to recvmsg (e.g. MSG_DONTWAIT). `truncated`: the message or its
 // control data did not fit.
