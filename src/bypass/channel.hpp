@@ -5,7 +5,8 @@
 //                              in (the detached one with --detach-netns); sent before the target
 //   target -> parent  Listener the seccomp listener, sent by the target between installing its
 //                              filter and exec (so it always follows Home)
-//   parent -> child   Query    a network namespace fd (from SIOCGSKNS), `key` its inode
+//   parent -> child   Query    a network namespace fd (from SIOCGSKNS), `key` its cookie
+//                              (SO_NETNS_COOKIE of the socket it came from)
 //   child  -> parent  Reply    `key` echoed; `err` 0 and an rtnetlink socket made in that
 //                              namespace, or the errno
 #pragma once

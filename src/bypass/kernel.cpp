@@ -1,9 +1,12 @@
 // Purpose: the socket bypass's filter and kernel probe (see kernel.hpp).
 #include "bypass/kernel.hpp"
 
+#include "bypass/caller.hpp"
 #include "sys/syscalls.hpp"
+#include "util/log.hpp"
 
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <linux/sockios.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -13,6 +16,7 @@
 
 namespace rk::bypass {
 using util::fail;
+namespace log = util::log;
 
 util::Result<FilterProgram> build_filter() {
     scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_ALLOW);
@@ -36,11 +40,20 @@ util::Result<FilterProgram> build_filter() {
 }
 
 util::Status probe_kernel(const FilterProgram& filter) {
-    const std::string fix = "run without --socket-bypass, or on Linux 5.9 or newer";
+    const std::string fix = "run without --socket-bypass, or on Linux 5.14 or newer";
     auto with_fix = [&](util::Error e) {
         e.hint = fix;
         return fail(e);
     };
+    // The network namespace of a socket, by cookie: every connect's first question.
+    {
+        util::Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        uint64_t cookie = 0;
+        socklen_t l = sizeof cookie;
+        if (!s || ::getsockopt(s.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &l) != 0)
+            return with_fix(
+                util::sys_error("--socket-bypass: the kernel lacks SO_NETNS_COOKIE (Linux 5.14)"));
+    }
     // pidfd_getfd on ourselves.
     util::Fd self(sys::pidfd_open(::getpid(), 0));
     if (!self) return with_fix(util::sys_error("--socket-bypass: pidfd_open"));
@@ -78,6 +91,14 @@ util::Status probe_kernel(const FilterProgram& filter) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return fail(util::plain_error(
             "--socket-bypass: the kernel lacks SECCOMP_IOCTL_NOTIF_ADDFD (Linux 5.9)", fix));
+    // Threads: a pidfd of their own (6.9), else their group's, once kcmp shows that they share
+    // its fd table (caller.hpp). Without either, only connects from a process's first thread
+    // are bypassed: say so, but go on.
+    if (probe_thread_pidfd() == ThreadPidfd::Unsupported &&
+        ::syscall(SYS_kcmp, ::getpid(), ::getpid(), KCMP_FILES, 0, 0) != 0)
+        log::warn("--socket-bypass: this kernel has neither PIDFD_THREAD (Linux 6.9) nor kcmp "
+                  "(CONFIG_KCMP): connects from threads other than a process's first are not "
+                  "bypassed");
     return {};
 }
 

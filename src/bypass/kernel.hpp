@@ -35,9 +35,10 @@ inline int install_filter(const sock_fprog* prog) {
         ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, prog));
 }
 
-// Everything the bypass needs of the kernel, tried once before start-up: seccomp user
-// notification with a listener (5.0), SECCOMP_IOCTL_NOTIF_ADDFD (5.9), pidfd_getfd (5.6) and
-// SIOCGSKNS (4.9). The error says which is missing and that the flag must go.
+// Everything the bypass needs of the kernel, tried once before start-up: SO_NETNS_COOKIE
+// (5.14), pidfd_getfd (5.6), seccomp user notification with a listener (5.0),
+// SECCOMP_IOCTL_NOTIF_ADDFD (5.9) and SIOCGSKNS (4.9). The error says which is missing and
+// that the flag must go. Threads' pidfds (PIDFD_THREAD 6.9, else kcmp) only warn.
 util::Status probe_kernel(const FilterProgram& filter);
 
 inline int pidfd_getfd(int pidfd, int fd) {

@@ -24,15 +24,15 @@ Fd netlink_socket() {
 }
 
 // An rtnetlink socket made in `ns` by the calling thread, which returns to `own` afterwards.
-util::Result<Fd> netlink_socket_in(int ns, int own) {
+// `stranded` is set when it could not return: this thread is then in another namespace, and
+// nothing it makes from now on can be trusted.
+util::Result<Fd> netlink_socket_in(int ns, int own, bool& stranded) {
     if (::setns(ns, CLONE_NEWNET) != 0) return fail(util::sys_error("setns"));
     Fd s = netlink_socket();
     int err = s ? 0 : errno;
     if (::setns(own, CLONE_NEWNET) != 0) {
-        // This thread is now stuck in another namespace: nothing it makes can be trusted.
-        log::error("socket bypass: cannot return to our network namespace: {}",
-                   std::strerror(errno));
-        ::_exit(1);
+        stranded = true;
+        return fail(util::sys_error("socket bypass: cannot return to our network namespace"));
     }
     if (!s) return fail(util::sys_error(err, "socket(AF_NETLINK)"));
     return s;
@@ -64,7 +64,10 @@ util::Status send_home(int sock, int home_netns) {
     return send_frame(sock, Frame{Tag::Home}, s.get());
 }
 
-void serve_queries(int sock, Fd home_netns) {
+void serve_queries(Fd sock, Fd home_netns) {
+    // Our end of the channel closes when this thread stops serving, whatever the reason: once
+    // the target's copy is gone too (close-on-exec), the parent sees EOF and lets every call
+    // through instead of waiting 2 s for each. The child (the namespace's init) goes on.
     // With --detach-netns this thread lives in the detached namespace: it can return there
     // after each query (the host's namespace it could not enter again).
     if (home_netns && ::setns(home_netns.get(), CLONE_NEWNET) != 0) {
@@ -79,9 +82,9 @@ void serve_queries(int sock, Fd home_netns) {
         return;
     }
     for (;;) {
-        pollfd p{sock, POLLIN, 0};
+        pollfd p{sock.get(), POLLIN, 0};
         if (sys::retry_eintr([&] { return ::poll(&p, 1, -1); }) < 0) return;
-        auto r = recv_frame(sock);
+        auto r = recv_frame(sock.get());
         if (!r) {
             if (r.error().err == EAGAIN) continue;
             return; // the parent is gone, or sent garbage
@@ -89,9 +92,14 @@ void serve_queries(int sock, Fd home_netns) {
         if (r->frame.tag != Tag::Query || !r->fd) continue;
         Frame reply{Tag::Reply};
         reply.key = r->frame.key;
-        auto s = netlink_socket_in(r->fd.get(), own.get());
+        bool stranded = false;
+        auto s = netlink_socket_in(r->fd.get(), own.get(), stranded);
+        if (stranded) {
+            log::error("{}; the socket bypass stops here", s.error().message());
+            return;
+        }
         reply.err = s ? 0 : (s.error().err ? s.error().err : EIO);
-        if (!send_frame(sock, reply, s ? s->get() : -1)) return;
+        if (!send_frame(sock.get(), reply, s ? s->get() : -1)) return;
     }
 }
 

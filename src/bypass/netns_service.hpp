@@ -12,9 +12,10 @@ namespace rk::bypass {
 // network namespace). Before the target starts.
 util::Status send_home(int sock, int home_netns);
 
-// Answers Query frames until the parent closes the channel. Runs on a thread of its own (it
-// switches that thread's network namespace per query and back to `home_netns`, if given,
-// else to the one it started in).
-void serve_queries(int sock, util::Fd home_netns);
+// Answers Query frames until the parent closes the channel, then closes `sock`.
+// Runs on a thread of its own (it switches that thread's network namespace per query and back
+// to `home_netns`, if given, else to the one it started in). A thread that cannot switch back
+// stops serving; the process goes on.
+void serve_queries(util::Fd sock, util::Fd home_netns);
 
 } // namespace rk::bypass

@@ -5,13 +5,17 @@
 //
 // Theory of Operation
 //   The command's process installs the filter (kernel.hpp) before exec, so it and everything
-//   it starts (a daemon, its containers) raise a notification for each connect(). Per
-//   notification, everything the decision reads is copied first and the notification id is
-//   checked after the copy, so a pid reused in between is never acted on:
+//   it starts (a daemon, its containers) raise a notification for each connect(). The
+//   listener is read only after poll() says a notification is pending, and a hang-up (no
+//   process left under the filter) closes it: the event loop never waits in the kernel. Per
+//   notification, everything the decision reads of the caller is copied first and the
+//   notification id is checked after the last read, so a tid reused in between is never
+//   acted on:
 //     1. the sockaddr, from the caller's memory: anything but AF_INET/AF_INET6, a port 0 or a
 //        destination in never_ranges (loopback, the rootlesskit network's CIDR, ...) continues;
-//     2. the caller's socket (pidfd_getfd): only an unconnected TCP socket not bound to a
-//        specific address goes on; its fd flags (O_NONBLOCK, close-on-exec) from fdinfo;
+//     2. the caller's socket (pidfd_getfd through a pidfd whose fd table is the calling
+//        thread's, caller.hpp): only an unconnected TCP socket not bound to a specific address
+//        goes on; its fd flags (O_NONBLOCK, close-on-exec) from fdinfo;
 //     3. the socket's network namespace (SIOCGSKNS) and one route lookup there, through an
 //        rtnetlink socket the child made in that namespace (we cannot enter it; the child can):
 //        the destination must be reached through a gateway. Then the same lookup in the
@@ -19,12 +23,13 @@
 //        when the caller's is another one (a container's): a subnet of another container
 //        network is on-link there. With --disable-host-loopback, a host-local destination
 //        (a route of type local in our own namespace) continues too;
-//     4. our socket: the caller's options carried over (table in supervisor.cpp), bound to the
+//     4. our socket: the caller's options carried over (options.hpp), bound to the
 //        caller's port if it had bound one, connected without blocking, and installed at the
-//        caller's fd number (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD). A non-blocking caller gets
-//        the result at once (EINPROGRESS as usual). A blocking one continues its own connect()
-//        in the kernel on our connecting socket, which waits with the caller's signals and
-//        reads no address; callers with a send timeout are not bypassed (their timeout would
+//        caller's fd number (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD) once kcmp shows that number
+//        still names the socket we copied (a sibling thread may have replaced it). A non-blocking
+//        caller gets the result at once (EINPROGRESS as usual). A blocking one continues its own
+//        connect() in the kernel on our connecting socket, which waits with the caller's signals
+//        and reads no address; callers with a send timeout are not bypassed (their timeout would
 //        say EALREADY). A failed connect returns its errno and installs nothing, so the
 //        caller's socket stays as it was.
 //   Anything that fails on the way (a dead caller, fd exhaustion, an option the host refuses)

@@ -319,11 +319,15 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     // queries on a thread; the target installs the filter (start_target).
     if (st.bypass_fd >= 0) {
         util::Status s = bypass::send_home(st.bypass_fd, netns.get());
+        // The thread gets its own copy of the channel: the target's start needs ours until
+        // exec, and the thread closes its copy when it stops.
         Fd home(netns ? ::fcntl(netns.get(), F_DUPFD_CLOEXEC, 0) : -1);
+        Fd chan(::fcntl(st.bypass_fd, F_DUPFD_CLOEXEC, 0));
+        if (s && !chan) s = fail(util::sys_error("socket bypass: dup of the channel"));
         if (s)
             s = util::start_detached("the socket bypass",
-                                     [fd = st.bypass_fd, home = std::move(home)]() mutable {
-                                         bypass::serve_queries(fd, std::move(home));
+                                     [chan = std::move(chan), home = std::move(home)]() mutable {
+                                         bypass::serve_queries(std::move(chan), std::move(home));
                                      });
         if (!s) {
             log::error("{}", s.error().message());
@@ -362,6 +366,8 @@ int main(const proto::Options& opts, const proto::ChildStartup& st) {
     // Without --pidns, nothing else would end what the command leaves behind (see the top).
     if (!opts.pidns) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     auto target = start_target(opts, st);
+    // The target has its listener sent (or failed): only the query thread's copy stays open.
+    if (st.bypass_fd >= 0) ::close(st.bypass_fd);
     if (!target) {
         log::error("{}", target.error().message());
         return 1;

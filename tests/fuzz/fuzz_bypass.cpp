@@ -1,5 +1,7 @@
 // Purpose: libFuzzer target for the socket bypass's parsers: the sockaddr a caller in the
-// namespace hands connect() (untrusted) and rtnetlink route replies.
+// namespace hands connect() (untrusted), rtnetlink route replies, and the /proc texts read of
+// the caller (status' Tgid, fdinfo's flags).
+#include "bypass/caller.hpp"
 #include "bypass/policy.hpp"
 
 #include <cstddef>
@@ -13,5 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (auto r = rk::bypass::parse_route_reply(in, size > 0 ? data[0] : 0))
         (void)rk::bypass::outside(*r);
+    std::string_view text(reinterpret_cast<const char*>(data), size);
+    (void)rk::bypass::parse_tgid(text);
+    (void)rk::bypass::parse_fdinfo_flags(text);
     return 0;
 }

@@ -1,0 +1,242 @@
+// Purpose: the socket bypass's view of its callers (bypass/caller), the options it carries to
+// its own socket (bypass/options), and the supervisor's end when no process is left under the
+// filter - with real threads, sockets and seccomp listeners.
+#include "bypass/caller.hpp"
+#include "bypass/channel.hpp"
+#include "bypass/kernel.hpp"
+#include "bypass/options.hpp"
+#include "bypass/supervisor.hpp"
+#include "sys/syscalls.hpp"
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <fcntl.h>
+#include <future>
+#include <gtest/gtest.h>
+#include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace rk::bypass {
+namespace {
+
+TEST(BypassCaller, ParsesTgid) {
+    EXPECT_EQ(parse_tgid("Name:\tx\nUmask:\t0022\nState:\tS\nTgid:\t4242\nPid:\t4243\n"), 4242);
+    EXPECT_EQ(parse_tgid("Tgid: 7"), 7);
+    EXPECT_FALSE(parse_tgid("Tgid:\t\n"));
+    EXPECT_FALSE(parse_tgid("Tgid:\t-3\n"));
+    EXPECT_FALSE(parse_tgid("Tgid:\t0\n"));
+    EXPECT_FALSE(parse_tgid("Tgid:\t99999999999999999999\n"));
+    EXPECT_FALSE(parse_tgid("NotTgid:\t12\nTgidx:\t5\n"));
+    EXPECT_FALSE(parse_tgid(""));
+}
+
+TEST(BypassCaller, ParsesFdinfoFlags) {
+    auto f = parse_fdinfo_flags("pos:\t0\nflags:\t02004002\nmnt_id:\t9\n");
+    ASSERT_TRUE(f);
+    EXPECT_TRUE(f->nonblock);
+    EXPECT_TRUE(f->cloexec);
+    f = parse_fdinfo_flags("pos:\t0\nflags:\t02\n");
+    ASSERT_TRUE(f);
+    EXPECT_FALSE(f->nonblock);
+    EXPECT_FALSE(f->cloexec);
+    EXPECT_FALSE(parse_fdinfo_flags("flags:\t089\n")); // not octal
+    EXPECT_FALSE(parse_fdinfo_flags("pos:\t0\n"));
+}
+
+// A thread of this process that sits until told to go, with its tid.
+class Sibling {
+  public:
+    explicit Sibling(bool own_fd_table) {
+        t_ = std::thread([this, own_fd_table] {
+            if (own_fd_table) ::unshare(CLONE_FILES);
+            tid_.set_value(::gettid());
+            std::unique_lock l(m_);
+            cv_.wait(l, [this] { return done_; });
+        });
+        tid = tid_.get_future().get();
+    }
+    ~Sibling() {
+        {
+            std::lock_guard l(m_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        t_.join();
+    }
+    pid_t tid;
+
+  private:
+    std::promise<pid_t> tid_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread t_;
+};
+
+// Through the pidfd open_caller gives, our own socket comes back as the same open file.
+void expect_reads_our_table(pid_t tid, ThreadPidfd mode) {
+    util::Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(s);
+    util::Fd pidfd = open_caller(tid, mode);
+    ASSERT_TRUE(pidfd) << std::strerror(errno);
+    util::Fd copy(pidfd_getfd(pidfd.get(), s.get()));
+    ASSERT_TRUE(copy) << std::strerror(errno);
+    EXPECT_TRUE(same_file(tid, s.get(), copy.get()));
+}
+
+TEST(BypassCaller, OpensAThreadThatIsNotTheLeaderWithAndWithoutPidfdThread) {
+    Sibling sib(false);
+    ASSERT_NE(sib.tid, ::getpid());
+    // The path of kernels before 6.9 (the group's pidfd, after kcmp), on every kernel.
+    expect_reads_our_table(sib.tid, ThreadPidfd::Unsupported);
+    if (probe_thread_pidfd() == ThreadPidfd::Supported)
+        expect_reads_our_table(sib.tid, ThreadPidfd::Supported);
+    // And the leader itself.
+    expect_reads_our_table(::getpid(), ThreadPidfd::Unsupported);
+}
+
+TEST(BypassCaller, RefusesAThreadWithAFdTableOfItsOwnBefore69) {
+    Sibling sib(true); // unshare(CLONE_FILES): the leader's table is not the caller's
+    errno = 0;
+    EXPECT_FALSE(open_caller(sib.tid, ThreadPidfd::Unsupported));
+    EXPECT_EQ(errno, ESRCH);
+}
+
+TEST(BypassCaller, GoneIsInvalid) {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    int st;
+    ::waitpid(pid, &st, 0);
+    EXPECT_FALSE(open_caller(pid, ThreadPidfd::Unsupported));
+    EXPECT_EQ(netns_inode_of(pid), 0u);
+}
+
+TEST(BypassCaller, SameFileTellsAReplacedFd) {
+    util::Fd a(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    util::Fd b(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    util::Fd a2(::fcntl(a.get(), F_DUPFD_CLOEXEC, 0));
+    EXPECT_TRUE(same_file(::gettid(), a.get(), a2.get()));
+    EXPECT_FALSE(same_file(::gettid(), b.get(), a2.get()));
+}
+
+TEST(BypassCaller, ReadsFdFlags) {
+    util::Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    auto f = read_fd_flags(::gettid(), s.get());
+    ASSERT_TRUE(f);
+    EXPECT_TRUE(f->nonblock);
+    EXPECT_TRUE(f->cloexec);
+    util::Fd t(::socket(AF_INET, SOCK_STREAM, 0));
+    f = read_fd_flags(::gettid(), t.get());
+    ASSERT_TRUE(f);
+    EXPECT_FALSE(f->nonblock);
+    EXPECT_FALSE(f->cloexec);
+}
+
+int get_int(int fd, int level, int name) {
+    int v = -1;
+    socklen_t l = sizeof v;
+    EXPECT_EQ(::getsockopt(fd, level, name, &v, &l), 0);
+    return v;
+}
+
+TEST(BypassOptions, CarriesWhatDiffersFromAFreshSocket) {
+    OptionDefaults d;
+    ASSERT_TRUE(d.load(AF_INET));
+    util::Fd from(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    util::Fd to(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int one = 1, idle = 77, buf = 50000;
+    ::setsockopt(from.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(from.get(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    ::setsockopt(from.get(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(from.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    EXPECT_EQ(d.carry(from.get(), to.get(), AF_INET, true), CarryResult::Carried);
+    EXPECT_EQ(get_int(to.get(), IPPROTO_TCP, TCP_NODELAY), 1);
+    EXPECT_EQ(get_int(to.get(), SOL_SOCKET, SO_KEEPALIVE), 1);
+    EXPECT_EQ(get_int(to.get(), IPPROTO_TCP, TCP_KEEPIDLE), 77);
+    // set once, doubled once by the kernel: the same value on both
+    EXPECT_EQ(get_int(to.get(), SOL_SOCKET, SO_SNDBUF), get_int(from.get(), SOL_SOCKET, SO_SNDBUF));
+}
+
+TEST(BypassOptions, KeepaliveTimersOnlyWithKeepalive) {
+    OptionDefaults d;
+    ASSERT_TRUE(d.load(AF_INET));
+    util::Fd from(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    util::Fd to(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int idle = 77;
+    ::setsockopt(from.get(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    const int before = get_int(to.get(), IPPROTO_TCP, TCP_KEEPIDLE);
+    EXPECT_EQ(d.carry(from.get(), to.get(), AF_INET, false), CarryResult::Carried);
+    EXPECT_EQ(get_int(to.get(), IPPROTO_TCP, TCP_KEEPIDLE), before);
+}
+
+TEST(BypassOptions, ABlockingCallerWithASendTimeoutIsNotBypassed) {
+    OptionDefaults d;
+    ASSERT_TRUE(d.load(AF_INET));
+    util::Fd from(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    util::Fd to(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    timeval tv{0, 300000};
+    ::setsockopt(from.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    EXPECT_EQ(d.carry(from.get(), to.get(), AF_INET, true), CarryResult::BlockingWithTimeout);
+    EXPECT_EQ(d.carry(from.get(), to.get(), AF_INET, false), CarryResult::Carried);
+}
+
+TEST(BypassOptions, AnOptionTheHostRefusesRefusesTheBypass) {
+    OptionDefaults d;
+    ASSERT_TRUE(d.load(AF_INET6));
+    // An IPv6 option carried onto an IPv4 socket: the kernel refuses it.
+    util::Fd from(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    util::Fd to(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int tclass = 0x20;
+    ASSERT_EQ(::setsockopt(from.get(), IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof tclass), 0);
+    EXPECT_EQ(d.carry(from.get(), to.get(), AF_INET6, false), CarryResult::Refused);
+}
+
+// The supervisor ends its listener when the last process under the filter is gone, and never
+// blocks its event loop in RECV: io_context::run() returns once nothing else is left to do.
+TEST(BypassSupervisor, EndsWhenNoProcessIsLeftUnderTheFilter) {
+    auto filter = build_filter();
+    ASSERT_TRUE(filter);
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    util::Fd parent_end(sv[0]), child_end(sv[1]);
+    ASSERT_TRUE(send_frame(child_end.get(), Frame{Tag::Home}, -1));
+    sock_fprog prog = fprog(*filter);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        int l = install_filter(&prog);
+        if (l < 0 || send_listener(child_end.get(), l) != 0) ::_exit(1);
+        ::_exit(0);
+    }
+    int st = 0;
+    ASSERT_EQ(::waitpid(pid, &st, 0), pid); // the filter's last user is gone: POLLHUP
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    child_end.reset();
+    boost::asio::io_context io;
+    auto sup = Supervisor::start(io, std::move(parent_end), Config{});
+    ASSERT_TRUE(sup);
+    std::promise<void> ran;
+    std::thread([&] {
+        io.run();
+        ran.set_value();
+    }).detach();
+    if (ran.get_future().wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        // The loop cannot be stopped from here: report and end the test binary.
+        std::fprintf(stderr, "BypassSupervisor.EndsWhenNoProcessIsLeftUnderTheFilter: the event "
+                             "loop is still running 10 s after the filter's last process ended\n");
+        std::_Exit(1);
+    }
+}
+
+} // namespace
+} // namespace rk::bypass
