@@ -121,6 +121,7 @@ struct Checked {
 
 util::Result<Checked> check_before_start(const proto::Options& opts) {
     Checked c;
+    RK_TRY(check_kernel_features());
     c.driver = RK_TRY(net::make_driver(opts));
     RK_TRY(port::check(opts));
     auto user = RK_TRY(current_user());

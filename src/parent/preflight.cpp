@@ -2,6 +2,8 @@
 #include "parent/preflight.hpp"
 
 #include "sys/fs.hpp"
+#include "sys/syscalls.hpp"
+#include "util/fd.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -104,6 +106,23 @@ util::Error diagnose_userns_failure(int err, const UsernsSysctls& s) {
         e.hint = "the kernel or a security module forbids unprivileged user namespaces here "
                  "(inside a container? run it with a seccomp profile that allows them)";
     return e;
+}
+
+util::Status check_kernel_features() {
+    const char* fix = "run on Linux 5.14 or newer (the oldest kernel rootlesskit-cpp is tested on; "
+                      "docs/compatibility.md, Kernels)";
+    util::Fd tree(sys::open_tree(AT_FDCWD, "/", OPEN_TREE_CLOEXEC));
+    if (!tree && errno == ENOSYS)
+        return util::fail(util::plain_error(
+            "this kernel lacks open_tree (Linux 5.2), which copy-up and the namespace's "
+            "network files need",
+            fix));
+    util::Fd self(sys::pidfd_open(::getpid(), 0));
+    if (!self && errno == ENOSYS)
+        return util::fail(util::plain_error(
+            "this kernel lacks pidfd_open (Linux 5.3), which rootlesskit watches its helpers with",
+            fix));
+    return {};
 }
 
 bool root_is_shared() {

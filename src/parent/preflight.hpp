@@ -31,6 +31,12 @@ std::string apparmor_hint(const UsernsSysctls& s);
 // Warnings upstream prints at start: sysctls, propagation without a shared /.
 void warn_environment(const proto::Options& opts, const UsernsSysctls& s);
 
+// The kernel features every run needs, tried before anything is made: open_tree (Linux 5.2:
+// copy-up and the network files are detached mount clones) and pidfd_open (5.3: helpers are
+// watched by pidfd). One line names the missing one and the kernel that has it. (The socket
+// bypass probes its own, bypass/kernel.hpp; rootlesskit-netd its Landlock.)
+util::Status check_kernel_features();
+
 // Whether "/" is a shared mount in our mount namespace (from /proc/self/mountinfo).
 bool root_is_shared();
 
