@@ -218,9 +218,7 @@ struct Supervisor::Impl {
             static_cast<ssize_t>(len))
             return nullptr;
         auto dst = parse_sockaddr({raw.data(), static_cast<size_t>(len)});
-        if (!dst || dst->port == 0) return nullptr; // AF_UNIX and friends; AF_UNSPEC disconnects
-        for (const auto& p : cfg.never)
-            if (p.contains(dst->addr)) return nullptr;
+        if (!dst) return nullptr; // AF_UNIX and friends; AF_UNSPEC only disconnects
 
         auto c = std::make_shared<Call>();
         c->id = n.id;
@@ -260,7 +258,10 @@ struct Supervisor::Impl {
             if (!tcp || ti.tcpi_state == TCP_CLOSE) refuse = ENETUNREACH;
             return nullptr;
         }
-        if (!tcp || ti.tcpi_state != TCP_CLOSE) return nullptr;
+        // (Only now: a socket of ours must be refused above wherever it connects to.)
+        if (!tcp || ti.tcpi_state != TCP_CLOSE || dst->port == 0) return nullptr;
+        for (const auto& p : cfg.never)
+            if (p.contains(dst->addr)) return nullptr;
         int proto = 0;
         sl = sizeof proto;
         if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 ||

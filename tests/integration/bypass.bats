@@ -209,13 +209,23 @@ rkb() { rk --net=slirp4netns --copy-up=/etc "$@"; }
 }
 
 @test "a kernel without SECCOMP_IOCTL_NOTIF_ADDFD: one line, start refused, nothing left" {
-    command -v strace >/dev/null || skip "strace is not installed"
     # The start-up probe's ADDFD answers EINVAL, as on Linux < 5.9.
     run as_user strace -f -o /dev/null -e trace=ioctl -e inject=ioctl:error=EINVAL:when=1 \
         "$RK" --net=slirp4netns --state-dir="$T/sd" --socket-bypass true
     assert_failure
     assert_output --partial "--socket-bypass: the kernel lacks SECCOMP_IOCTL_NOTIF_ADDFD (Linux 5.9)"
     [ ! -e "$T/sd" ]
+}
+
+@test "a kernel without SO_NETNS_COOKIE (Linux < 5.14): one line, start refused, nothing left" {
+    # The probe's getsockopt(SO_NETNS_COOKIE) is the first getsockopt rootlesskit makes.
+    run as_user strace -o /dev/null -e trace=getsockopt -e inject=getsockopt:error=ENOPROTOOPT:when=1 \
+        "$RK" --net=slirp4netns --state-dir="$T/sd" --socket-bypass true
+    assert_failure
+    assert_output --partial "--socket-bypass: the kernel lacks SO_NETNS_COOKIE (Linux 5.14)"
+    assert_output --partial "Linux 5.14 or newer"
+    [ ! -e "$T/sd" ]
+    assert_equal "$(leftover_pids)" ""
 }
 
 @test "works with --detach-netns: the command is in the host's network, its children's namespaces are bypassed" {

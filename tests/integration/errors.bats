@@ -32,6 +32,19 @@ assert_clean_failure() {
     assert_clean_failure 'the /etc/subuid range rk-overlap:300000:65536 contains the user'"'"'s own uid 300100'
 }
 
+@test "a kernel without open_tree or pidfd_open: one line naming the feature and its version" {
+    # (strace without -f: the probe runs before anything is started, newuidmap included)
+    run as_user strace -o /dev/null -e trace=open_tree -e inject=open_tree:error=ENOSYS \
+        "$RK" --state-dir="$T/sd" true
+    assert_clean_failure "this kernel lacks open_tree (Linux 5.2)"
+    assert_output --partial "run on Linux 5.14 or newer"
+    [ ! -e "$T/sd" ]
+    run as_user strace -o /dev/null -e trace=pidfd_open -e inject=pidfd_open:error=ENOSYS \
+        "$RK" --state-dir="$T/sd" true
+    assert_clean_failure "this kernel lacks pidfd_open (Linux 5.3)"
+    [ ! -e "$T/sd" ]
+}
+
 @test "newuidmap missing from PATH" {
     mkdir "$T/bin"
     ln -s /bin/sh "$T/bin/sh"
