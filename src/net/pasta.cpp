@@ -87,6 +87,15 @@ util::Result<PastaProbe> probe_pasta(const proto::Options& opts) {
     bool host_lo_to_ns_lo = RK_TRY(sys::finish_helper(probe)).ok();
     PastaFeatures f = parse_pasta_help(help.output);
     f.host_lo_to_ns_lo = host_lo_to_ns_lo;
+    if (!f.config_net || !f.dns_forward || !f.no_map_gw || !f.ipv4_only) {
+        // Some builds lose the end of --help when it goes to a pipe (Debian 13's passt
+        // 2025_05_03 exits without flushing stdout at 4 KiB): ask for the flags themselves,
+        // with --version last (pasta exits there once the flags before it were accepted).
+        auto flags = RK_TRY(sys::spawn_helper({*path, "--config-net", "--no-map-gw", "--ipv4-only",
+                                               "--dns-forward=10.0.2.3", "--version"}));
+        if (RK_TRY(sys::finish_helper(flags)).ok())
+            f.config_net = f.dns_forward = f.no_map_gw = f.ipv4_only = true;
+    }
     if (!f.config_net)
         return fail(plain_error(fmt::format("{} does not support --config-net", *path),
                                 "install a newer passt (2023 or later)"));

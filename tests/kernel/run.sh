@@ -62,7 +62,7 @@ for suite in "${suites[@]}"; do
     log=$work/console-$suite.log
     # -smp 2: TCG runs one host thread per vCPU. panic=-1 and -no-reboot: a kernel panic ends
     # QEMU instead of hanging until the timeout.
-    timeout "$timeout_s" qemu-system-x86_64 -accel tcg -smp 2 -m 2048 -nographic -no-reboot \
+    timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 -nographic -no-reboot \
         -kernel "$vmlinuz" -initrd "$initrd" \
         -append "root=/dev/vda rw console=ttyS0 init=/sbin/rk-guest-init panic=-1 quiet" \
         -drive "file=$img,if=virtio,format=raw,snapshot=on" \
