@@ -7,6 +7,8 @@
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 exec >/dev/console 2>&1
+# only the kernel's emergencies on the console: the suite's lines must come out whole
+echo 1 >/proc/sys/kernel/printk
 
 finish() {
     echo "RK-GUEST-END rc=$1"
@@ -49,7 +51,7 @@ dpkg -i /payload/rootlesskit-cpp.deb >/tmp/dpkg.log 2>&1 || {
     cat /tmp/dpkg.log
     finish 98
 }
-echo "RK-GUEST installed $(rootlesskit --version | head -1)"
+echo "RK-GUEST installed $(rootlesskit --version | head -1) on kernel $(uname -r)"
 
 rc=0
 cd /payload

@@ -224,7 +224,7 @@ rkb() { rk --net=slirp4netns --copy-up=/etc --socket-bypass "$@"; }
     run cat "$T/out"
     assert_output --partial "local=198.51.100.1:"
     local ms=$(((end - $(cat "$T/cmd-end")) / 1000000))
-    echo "rootlesskit ended ${ms} ms after its command" >&3
+    echo "# rootlesskit ended ${ms} ms after its command" >&3
     [ "$ms" -lt 3000 ]
 }
 

@@ -69,7 +69,7 @@ for suite in "${suites[@]}"; do
         -drive "file=$work/payload.img,if=virtio,format=raw,readonly=on" \
         -net none </dev/null >"$log" 2>&1 || true
     tr -d '\r' <"$log" >"$log.txt"
-    kernel=$(sed -n 's/^RK-GUEST kernel \([^ ]*\).*/\1/p' "$log.txt" | head -1)
+    kernel=$(sed -n 's/^RK-GUEST .*kernel \([^ ]*\).*/\1/p' "$log.txt" | head -1)
     kernels[$suite]=${kernel:-?}
     grep -E '^(RK-GUEST|ok |not ok |#|1\.\.)' "$log.txt" | sed "s/^/[$suite] /" || true
     end=$(sed -n 's/^RK-GUEST-END rc=\([0-9]*\)/\1/p' "$log.txt" | tail -1)

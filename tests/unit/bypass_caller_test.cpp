@@ -226,16 +226,18 @@ TEST(BypassSupervisor, EndsWhenNoProcessIsLeftUnderTheFilter) {
     auto sup = Supervisor::start(io, std::move(parent_end), Config{});
     ASSERT_TRUE(sup);
     std::promise<void> ran;
-    std::thread([&] {
+    auto ready = ran.get_future();
+    std::thread loop([&] {
         io.run();
         ran.set_value();
-    }).detach();
-    if (ran.get_future().wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    });
+    if (ready.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
         // The loop cannot be stopped from here: report and end the test binary.
         std::fprintf(stderr, "BypassSupervisor.EndsWhenNoProcessIsLeftUnderTheFilter: the event "
                              "loop is still running 10 s after the filter's last process ended\n");
         std::_Exit(1);
     }
+    loop.join();
 }
 
 } // namespace
