@@ -54,8 +54,11 @@ alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
         alive "$TARGET"
         kill -9 "$PARENT"
         for _ in $(seq 40); do alive "$CHILD" || alive "$TARGET" || break; sleep 0.05; done
-        ! alive "$CHILD"
-        ! alive "$TARGET"
+        # (not `! alive`: bats does not fail a test on a negated command)
+        run alive "$CHILD"
+        assert_failure
+        run alive "$TARGET"
+        assert_failure
         wait || true
         rm -rf "$T/sd"
     done

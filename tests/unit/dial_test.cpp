@@ -108,12 +108,16 @@ class Dialer {
     }
     std::pair<DialReply, std::vector<util::Fd>> ask(const DialRequest& req) {
         EXPECT_EQ(::send(ours_.get(), &req, sizeof req, 0), static_cast<ssize_t>(sizeof req));
-        for (;;) {
+        // 10 s at most: a dialer that never answers fails the test instead of hanging it.
+        for (int i = 0; i < 10000; ++i) {
             auto r = read_reply(ours_.get());
             if (r) return std::move(*r);
             EXPECT_EQ(r.error().err, EAGAIN) << r.error().message();
+            if (r.error().err != EAGAIN) break;
             ::usleep(1000);
         }
+        ADD_FAILURE() << "no reply from the dialer";
+        return {};
     }
 
   private:
