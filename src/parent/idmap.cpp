@@ -7,7 +7,8 @@ namespace rk::parent {
 
 util::Result<std::vector<std::string>> idmap_args(IdKind kind, uint32_t own_id,
                                                   const std::vector<SubidRange>& ranges,
-                                                  const std::string& user_name) {
+                                                  const std::string& user_name,
+                                                  uint64_t free_start) {
     const char* file = kind == IdKind::Uid ? "/etc/subuid" : "/etc/subgid";
     const char* what = kind == IdKind::Uid ? "uid" : "gid";
     std::vector<std::string> args = {"0", std::to_string(own_id), "1"};
@@ -28,9 +29,12 @@ util::Result<std::vector<std::string>> idmap_args(IdKind kind, uint32_t own_id,
                 fmt::format("the {} range {}:{}:{} contains the user's own {} {}; newuid/gidmap "
                             "would reject the map",
                             file, user_name, r.start, r.count, what, own_id),
-                fmt::format("as root, move the range in {} so that it does not include {} "
-                            "(e.g. {}:100000:65536)",
-                            file, own_id, user_name)));
+                free_start == 0
+                    ? fmt::format("as root, move the range in {} so that it does not include {}",
+                                  file, own_id)
+                    : fmt::format("as root, move the range in {} so that it does not include {} "
+                                  "(e.g. {}:{}:65536, which no one else has)",
+                                  file, own_id, user_name, free_start)));
         if (next + r.count > uint64_t{UINT32_MAX})
             return util::fail(util::plain_error(
                 fmt::format("the {} ranges of {} add up to more than 2^32-1 ids", file, user_name),

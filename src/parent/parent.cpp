@@ -127,8 +127,9 @@ util::Result<Checked> check_before_start(const proto::Options& opts) {
     auto user = RK_TRY(current_user());
     RK_TRY(find_idmap_tools());
     auto subids = RK_TRY(lookup_subids(opts.subid_source, user));
-    c.uid_args = RK_TRY(idmap_args(IdKind::Uid, user.uid, subids.uids, user.name));
-    c.gid_args = RK_TRY(idmap_args(IdKind::Gid, user.gid, subids.gids, user.name));
+    const uint64_t free_start = free_subid_start_here(user); // for the fixes' examples
+    c.uid_args = RK_TRY(idmap_args(IdKind::Uid, user.uid, subids.uids, user.name, free_start));
+    c.gid_args = RK_TRY(idmap_args(IdKind::Gid, user.gid, subids.gids, user.name, free_start));
     c.sysctls = read_userns_sysctls();
     warn_environment(opts, c.sysctls);
     if (opts.socket_bypass) {

@@ -19,13 +19,48 @@ const char* kSubuidFile = "/etc/subuid";
 const char* kSubgidFile = "/etc/subgid";
 
 std::string add_line_hint(const User& u) {
-    return fmt::format("as root, add a range for the user, e.g. `usermod --add-subuids "
-                       "100000-165535 --add-subgids 100000-165535 {}`, which writes the line "
-                       "\"{}:100000:65536\" to /etc/subuid and /etc/subgid",
-                       u.name, u.name);
+    const uint64_t start = free_subid_start_here(u);
+    const uint64_t last = start + 65535;
+    return fmt::format("as root, add a range for the user that no one else has, e.g. `usermod "
+                       "--add-subuids {}-{} --add-subgids {}-{} {}`, which writes the line "
+                       "\"{}:{}:65536\" to /etc/subuid and /etc/subgid",
+                       start, last, start, last, u.name, u.name, start);
 }
 
 } // namespace
+
+uint64_t free_subid_start(std::string_view subuid, std::string_view subgid,
+                          const std::vector<uint64_t>& own_ids, uint64_t count) {
+    uint64_t end = 100000;
+    for (auto text : {subuid, subgid})
+        for (auto line : util::split(text, '\n')) {
+            line = util::trim(line);
+            if (line.empty() || line.front() == '#') continue;
+            auto parts = util::split(line, ':');
+            if (parts.size() != 3) continue;
+            auto s = util::parse_u64(parts[1]);
+            auto c = util::parse_u64(parts[2]);
+            if (s && c && *s <= UINT32_MAX && *c <= UINT32_MAX) end = std::max(end, *s + *c);
+        }
+    auto round_up = [count](uint64_t v) { return (v + count - 1) / count * count; };
+    uint64_t start = round_up(end);
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (uint64_t id : own_ids)
+            if (id >= start && id - start < count) {
+                start = round_up(id + 1);
+                moved = true;
+            }
+    }
+    return start;
+}
+
+uint64_t free_subid_start_here(const User& user, uint64_t count) {
+    auto uids = sys::read_file(kSubuidFile);
+    auto gids = sys::read_file(kSubgidFile);
+    return free_subid_start(uids ? *uids : std::string{}, gids ? *gids : std::string{},
+                            {user.uid, user.gid}, count);
+}
 
 void merge_unique(std::vector<SubidRange>& into, const std::vector<SubidRange>& more) {
     for (const auto& r : more)

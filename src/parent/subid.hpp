@@ -49,6 +49,16 @@ struct SubidRanges {
 // to add to /etc/subuid or /etc/subgid.
 util::Result<SubidRanges> lookup_subids(const std::string& source, const User& user);
 
+// Where a new range of `count` sub-IDs for a user can go without taking anyone's: the first
+// multiple of `count` at or above 100000 past the end of every range in the texts of
+// /etc/subuid and /etc/subgid (anyone's lines, malformed ones skipped), moved past `own_ids`
+// (the user's uid and gid, which newuidmap refuses inside a range). The same start serves
+// both files. Every hint that suggests a range uses it.
+uint64_t free_subid_start(std::string_view subuid, std::string_view subgid,
+                          const std::vector<uint64_t>& own_ids, uint64_t count = 65536);
+// The same, from this machine's files.
+uint64_t free_subid_start_here(const User& user, uint64_t count = 65536);
+
 // Appends `more` to `into`, skipping exact duplicates.
 void merge_unique(std::vector<SubidRange>& into, const std::vector<SubidRange>& more);
 

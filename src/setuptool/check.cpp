@@ -439,21 +439,6 @@ std::optional<Version> helper_version(const std::string& path) {
     return parse_helper_version(r->output);
 }
 
-// The first start at or above 100000 past every range in `file` (anyone's).
-uint64_t free_subid_start(const char* file) {
-    uint64_t end = 100000;
-    auto t = sys::read_file(file);
-    if (!t) return end;
-    for (auto line : util::split(*t, '\n')) {
-        auto parts = util::split(util::trim(line), ':');
-        if (parts.size() != 3) continue;
-        auto s = util::parse_u64(parts[1]);
-        auto c = util::parse_u64(parts[2]);
-        if (s && c) end = std::max(end, *s + *c);
-    }
-    return (end + 65535) / 65536 * 65536;
-}
-
 util::Result<std::vector<parent::SubidRange>> subids_of(parent::IdKind kind,
                                                         const parent::User& user) {
     auto r = parent::lookup_subids("auto", user);
@@ -482,9 +467,8 @@ std::vector<Finding> run_checks(const CheckEnv& env) {
     out.push_back(diagnose_running_user(env.user));
     out.push_back(diagnose_idmap_tools(parent::find_idmap_tools()));
     for (auto kind : {parent::IdKind::Uid, parent::IdKind::Gid})
-        out.push_back(diagnose_subids(
-            kind, env.user, subids_of(kind, env.user),
-            free_subid_start(kind == parent::IdKind::Uid ? "/etc/subuid" : "/etc/subgid")));
+        out.push_back(diagnose_subids(kind, env.user, subids_of(kind, env.user),
+                                      parent::free_subid_start_here(env.user)));
     out.push_back(diagnose_userns(probe_userns(), parent::read_userns_sysctls()));
 
     PathFacts xdg;

@@ -1,4 +1,5 @@
-// Purpose: fuzz the /etc/subuid and getsubids parsers and the ID-map construction on their output.
+// Purpose: fuzz the /etc/subuid and getsubids parsers, the free-range search over the same text,
+// and the ID-map construction on their output.
 #include "parent/idmap.hpp"
 #include "parent/subid.hpp"
 
@@ -8,8 +9,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
     const rk::parent::User user{1001, 1001, "penguin"};
+    const uint64_t free_start = rk::parent::free_subid_start(in, in, {user.uid, user.gid});
     if (auto r = rk::parent::parse_subid_file(in, user, "/etc/subuid"))
-        (void)rk::parent::idmap_args(rk::parent::IdKind::Uid, user.uid, *r, user.name);
+        (void)rk::parent::idmap_args(rk::parent::IdKind::Uid, user.uid, *r, user.name, free_start);
     if (auto g = rk::parent::parse_getsubids_output(in)) {
         std::vector<rk::parent::SubidRange> merged;
         rk::parent::merge_unique(merged, g->ranges);

@@ -12,6 +12,24 @@ assert_clean_failure() {
     assert_equal "$(leftover_pids)" ""
 }
 
+# The range "USER:START:65536" that the last output suggests (its last one) for $1 takes no one's ids: it
+# overlaps no line of /etc/subuid or /etc/subgid. (Following a fix must not make two users
+# share IDs.)
+assert_suggests_free_range() {
+    local start f line s c
+    start=$(grep -oE "\"?$1:[0-9]+:65536" <<<"$output" | tail -1 | cut -d: -f2)
+    [ -n "$start" ] || { echo "no range suggested for $1" >&2; return 1; }
+    for f in /etc/subuid /etc/subgid; do
+        while IFS=: read -r _ s c; do
+            [[ $s =~ ^[0-9]+$ && $c =~ ^[0-9]+$ ]] || continue
+            if [ $((start + 65536)) -gt "$s" ] && [ "$start" -lt $((s + c)) ]; then
+                echo "the suggested $1:$start:65536 overlaps $s:$c in $f" >&2
+                return 1
+            fi
+        done <"$f"
+    done
+}
+
 @test "a user without sub-IDs: names user and uid and shows the line to add" {
     T2=$T
     TEST_USER=rk-nosub
@@ -19,8 +37,8 @@ assert_clean_failure() {
     run rk true
     uid=$(id -u rk-nosub)
     assert_clean_failure "No subuid ranges found for user $uid (\"rk-nosub\") in /etc/subuid"
-    assert_output --partial 'rk-nosub:100000:65536'
     assert_output --partial 'usermod --add-subuids'
+    assert_suggests_free_range rk-nosub
     run rk --subid-source=dynamic true
     assert_clean_failure 'No subuid ranges found'
 }
@@ -30,6 +48,7 @@ assert_clean_failure() {
     chown rk-overlap "$T"
     run rk true
     assert_clean_failure 'the /etc/subuid range rk-overlap:300000:65536 contains the user'"'"'s own uid 300100'
+    assert_suggests_free_range rk-overlap
 }
 
 @test "a kernel without open_tree or pidfd_open: one line naming the feature and its version" {

@@ -27,6 +27,9 @@ ensure_user() {
 ensure_user rk-test 2001 200000
 ensure_user rk-nosub 2002 ""
 ensure_user rk-overlap 300100 300000
+# The range useradd gives a machine's first user is taken, as on most machines: a fix that
+# suggests it to another user would make two users share IDs.
+ensure_user rk-first 2003 100000
 
 for dev in /dev/net/tun /dev/fuse; do
     [ -e "$dev" ] && chmod 0666 "$dev"
@@ -38,4 +41,4 @@ fi
 cmake --install "$build" --prefix "$prefix" >/dev/null
 cmake --install "$build" --prefix "$prefix" --component tests >/dev/null
 chmod -R a+rX "$prefix"
-echo "installed $prefix/bin/rootlesskit; test users rk-test rk-nosub rk-overlap ready"
+echo "installed $prefix/bin/rootlesskit; test users rk-test rk-nosub rk-overlap rk-first ready"

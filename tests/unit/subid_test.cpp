@@ -1,4 +1,5 @@
 // Purpose: /etc/subuid and getsubids output parsing (spec 5.4, 8.2).
+#include "parent/idmap.hpp"
 #include "parent/subid.hpp"
 
 #include <gtest/gtest.h>
@@ -66,6 +67,28 @@ TEST(Subid, MergeDropsExactDuplicates) {
     std::vector<SubidRange> a{{1, 2}};
     merge_unique(a, {{1, 2}, {3, 4}, {1, 3}});
     EXPECT_EQ(a, (std::vector<SubidRange>{{1, 2}, {3, 4}, {1, 3}}));
+}
+
+TEST(Subid, FreeStartIsPastEveryonesRangesInBothFiles) {
+    // nothing yet: 100000 rounded up to a multiple of 65536
+    EXPECT_EQ(free_subid_start("", "", {1000}), 131072u);
+    // past anyone's line, in either file; comments and malformed lines do not count
+    EXPECT_EQ(
+        free_subid_start("alice:100000:65536\n# x:9000000:1\nbad\n", "bob:300000:65536\n", {1000}),
+        393216u);
+    // and clear of the user's own ids (newuidmap refuses a range that holds them)
+    EXPECT_EQ(free_subid_start("", "", {131072}), 196608u);
+    EXPECT_EQ(free_subid_start("", "", {200000, 140000}), 262144u);
+    // a range is never counted past 2^32
+    EXPECT_EQ(free_subid_start("x:99999999999:5\n", "", {1000}), 131072u);
+}
+
+TEST(Subid, EveryHintSuggestsAFreeRange) {
+    // the own-uid fix names the free start it is given, not a fixed one
+    auto r = idmap_args(IdKind::Uid, 300100, {{300000, 65536}}, "rk-overlap", 393216);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().hint.find("rk-overlap:393216:65536"), std::string::npos) << r.error().hint;
+    EXPECT_EQ(r.error().hint.find("100000"), std::string::npos) << r.error().hint;
 }
 
 } // namespace
