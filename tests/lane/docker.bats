@@ -108,9 +108,13 @@ web() { # NAME -p SPEC...: a container serving "hello-NAME" on port 80
     run dk run -d --name udp -p 18304:5000/udp rk-bb udp-echo 5000
     assert_success
     local i reply=
-    for i in $(seq 20); do
+    # Until the port is forwarded (pasta's implicit driver notices a new port within about a
+    # second), a datagram gets ICMP port unreachable and nc returns at once: pace the tries,
+    # or 20 of them are over before the forward exists.
+    for i in $(seq 40); do
         reply=$(echo "datagram-$i" | nc -u -w 1 127.0.0.1 18304 || true)
         dk logs udp 2>&1 | grep -q datagram- && break
+        sleep 0.25
     done
     run dk logs udp
     assert_output --partial datagram-
