@@ -9,7 +9,9 @@
 # Network: the guest's 192.0.2.1/24 (rkv0, default route to nowhere: what pasta copies) and a
 # namespace "ext" behind a veth (the guest 198.51.100.1, ext .2 with an echo server, and .3
 # whose replies are dropped, so a connect to it stays pending) - the outside world.
-RK_TEST_PREFIX=/usr
+# Our binaries: the .deb's in the guest; RK_GUEST_PREFIX runs the same suite on the host against
+# the integration tests' install (its column of the kernel table).
+RK_TEST_PREFIX=${RK_GUEST_PREFIX:-/usr}
 load helpers
 
 # Every rootlesskit run ends within 90 s: a hung one (SIGTERM ignored, as before the fix for
@@ -20,7 +22,7 @@ TOOLS=${RK_GUEST_TOOLS:-/payload/tools}
 CONNECT=$TOOLS/rk-test-connect
 CONNS=$TOOLS/rk-test-conns
 GODIAL=$TOOLS/go-dial
-CTL=/usr/bin/rootlessctl
+CTL=$RK_TEST_PREFIX/bin/rootlessctl
 PORT=18502
 EXT=ext
 
@@ -177,7 +179,7 @@ reaches_outside() {
 
 @test "rootless-setuptool check: rootless mode will work for this user" {
     install -d -m 0700 -o "$TEST_USER" "$T/xdg"
-    EXTRA_ENV="XDG_RUNTIME_DIR=$T/xdg" run as_user /usr/bin/rootless-setuptool check
+    EXTRA_ENV="XDG_RUNTIME_DIR=$T/xdg" run as_user "$RK_TEST_PREFIX/bin/rootless-setuptool" check
     assert_success
     assert_line "Rootless mode will work for this user."
 }
