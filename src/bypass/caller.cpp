@@ -2,13 +2,13 @@
 #include "bypass/caller.hpp"
 
 #include "sys/syscalls.hpp"
+#include "util/strings.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace rk::bypass {
@@ -19,10 +19,6 @@ namespace {
 #ifndef PIDFD_THREAD
 constexpr unsigned PIDFD_THREAD = O_EXCL; // Linux 6.9
 #endif
-
-int kcmp(pid_t a, pid_t b, int type, unsigned long x, unsigned long y) {
-    return static_cast<int>(::syscall(SYS_kcmp, a, b, type, x, y));
-}
 
 // The value after `key` on its line of a /proc text ("key:\t<value>\n"), or empty.
 std::string_view field(std::string_view text, std::string_view key) {
@@ -42,18 +38,6 @@ std::string_view field(std::string_view text, std::string_view key) {
     return {};
 }
 
-// A non-negative number in `base` that fills `s`, or nullopt.
-std::optional<unsigned long> number(std::string_view s, int base) {
-    if (s.empty() || s.size() > 22) return std::nullopt;
-    unsigned long v = 0;
-    for (char ch : s) {
-        int d = ch - '0';
-        if (d < 0 || d >= base) return std::nullopt;
-        v = v * static_cast<unsigned long>(base) + static_cast<unsigned long>(d);
-    }
-    return v;
-}
-
 // Reads a small /proc file into `buf`; the text, or empty.
 std::string_view read_small(const char* path, char* buf, size_t size) {
     Fd f(::open(path, O_RDONLY | O_CLOEXEC));
@@ -65,13 +49,13 @@ std::string_view read_small(const char* path, char* buf, size_t size) {
 } // namespace
 
 std::optional<pid_t> parse_tgid(std::string_view status) {
-    auto v = number(field(status, "Tgid"), 10);
+    auto v = util::parse_u64(field(status, "Tgid"));
     if (!v || *v == 0 || *v > 0x3fffffff) return std::nullopt; // PID_MAX_LIMIT
     return static_cast<pid_t>(*v);
 }
 
 std::optional<FdFlags> parse_fdinfo_flags(std::string_view fdinfo) {
-    auto v = number(field(fdinfo, "flags"), 8);
+    auto v = util::parse_u64(field(fdinfo, "flags"), 8);
     if (!v) return std::nullopt;
     return FdFlags{(*v & O_NONBLOCK) != 0, (*v & O_CLOEXEC) != 0};
 }
@@ -98,7 +82,7 @@ Fd open_caller(pid_t tid, ThreadPidfd mode) {
     Fd group(sys::pidfd_open(*tgid, 0));
     if (!group) return {};
     // The leader's fd table must be the caller's own.
-    if (kcmp(*tgid, tid, KCMP_FILES, 0, 0) != 0) {
+    if (sys::kcmp(*tgid, tid, KCMP_FILES, 0, 0) != 0) {
         errno = ESRCH;
         return {};
     }
@@ -106,8 +90,8 @@ Fd open_caller(pid_t tid, ThreadPidfd mode) {
 }
 
 bool same_file(pid_t tid, int fd, int ours) {
-    return kcmp(tid, ::getpid(), KCMP_FILE, static_cast<unsigned long>(fd),
-                static_cast<unsigned long>(ours)) == 0;
+    return sys::kcmp(tid, ::getpid(), KCMP_FILE, static_cast<unsigned long>(fd),
+                     static_cast<unsigned long>(ours)) == 0;
 }
 
 std::optional<FdFlags> read_fd_flags(pid_t tid, int fd) {

@@ -48,9 +48,7 @@ util::Status probe_kernel(const FilterProgram& filter) {
     // The network namespace of a socket, by cookie: every connect's first question.
     {
         util::Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        uint64_t cookie = 0;
-        socklen_t l = sizeof cookie;
-        if (!s || ::getsockopt(s.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &l) != 0)
+        if (!s || netns_cookie(s.get()) == 0)
             return with_fix(
                 util::sys_error("--socket-bypass: the kernel lacks SO_NETNS_COOKIE (Linux 5.14)"));
     }
@@ -95,7 +93,7 @@ util::Status probe_kernel(const FilterProgram& filter) {
     // its fd table (caller.hpp). Without either, only connects from a process's first thread
     // are bypassed: say so, but go on.
     if (probe_thread_pidfd() == ThreadPidfd::Unsupported &&
-        ::syscall(SYS_kcmp, ::getpid(), ::getpid(), KCMP_FILES, 0, 0) != 0)
+        sys::kcmp(::getpid(), ::getpid(), KCMP_FILES, 0, 0) != 0)
         log::warn("--socket-bypass: this kernel has neither PIDFD_THREAD (Linux 6.9) nor kcmp "
                   "(CONFIG_KCMP): connects from threads other than a process's first are not "
                   "bypassed");

@@ -11,6 +11,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <vector>
@@ -40,6 +41,15 @@ inline int install_filter(const sock_fprog* prog) {
 // SECCOMP_IOCTL_NOTIF_ADDFD (5.9) and SIOCGSKNS (4.9). The error says which is missing and
 // that the flag must go. Threads' pidfds (PIDFD_THREAD 6.9, else kcmp) only warn.
 util::Status probe_kernel(const FilterProgram& filter);
+
+// The network namespace's cookie of a socket (SO_NETNS_COOKIE, Linux 5.14; any socket, no
+// capability), 0 if the kernel cannot say.
+inline uint64_t netns_cookie(int sock) {
+    uint64_t cookie = 0;
+    socklen_t l = sizeof cookie;
+    if (::getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &l) != 0) return 0;
+    return cookie;
+}
 
 inline int pidfd_getfd(int pidfd, int fd) {
     return static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0));

@@ -11,26 +11,6 @@
 namespace rk::bypass {
 namespace log = util::log;
 
-const std::array<CarriedOption, kCarriedCount> kCarried = {{
-    {0, SOL_SOCKET, SO_REUSEADDR},
-    {0, SOL_SOCKET, SO_REUSEPORT},
-    {0, SOL_SOCKET, SO_SNDBUF},
-    {0, SOL_SOCKET, SO_RCVBUF},
-    {0, SOL_SOCKET, SO_LINGER},
-    {0, SOL_SOCKET, SO_RCVTIMEO},
-    {0, SOL_SOCKET, SO_SNDTIMEO},
-    {0, IPPROTO_TCP, TCP_NODELAY},
-    {0, IPPROTO_TCP, TCP_USER_TIMEOUT},
-    {0, IPPROTO_TCP, TCP_SYNCNT},
-    {0, SOL_SOCKET, SO_KEEPALIVE},
-    {0, IPPROTO_TCP, TCP_KEEPIDLE, true},
-    {0, IPPROTO_TCP, TCP_KEEPINTVL, true},
-    {0, IPPROTO_TCP, TCP_KEEPCNT, true},
-    {AF_INET, IPPROTO_IP, IP_TOS},
-    {AF_INET6, IPPROTO_IPV6, IPV6_V6ONLY},
-    {AF_INET6, IPPROTO_IPV6, IPV6_TCLASS},
-}};
-
 namespace {
 
 bool get_option(int fd, const CarriedOption& o, OptionValue& v) {

@@ -10,6 +10,9 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 namespace rk::bypass {
@@ -28,8 +31,26 @@ struct OptionValue {
     }
 };
 
-inline constexpr size_t kCarriedCount = 17;
-extern const std::array<CarriedOption, kCarriedCount> kCarried;
+inline constexpr CarriedOption kCarried[] = {
+    {0, SOL_SOCKET, SO_REUSEADDR},
+    {0, SOL_SOCKET, SO_REUSEPORT},
+    {0, SOL_SOCKET, SO_SNDBUF},
+    {0, SOL_SOCKET, SO_RCVBUF},
+    {0, SOL_SOCKET, SO_LINGER},
+    {0, SOL_SOCKET, SO_RCVTIMEO},
+    {0, SOL_SOCKET, SO_SNDTIMEO},
+    {0, IPPROTO_TCP, TCP_NODELAY},
+    {0, IPPROTO_TCP, TCP_USER_TIMEOUT},
+    {0, IPPROTO_TCP, TCP_SYNCNT},
+    {0, SOL_SOCKET, SO_KEEPALIVE},
+    {0, IPPROTO_TCP, TCP_KEEPIDLE, true},
+    {0, IPPROTO_TCP, TCP_KEEPINTVL, true},
+    {0, IPPROTO_TCP, TCP_KEEPCNT, true},
+    {AF_INET, IPPROTO_IP, IP_TOS},
+    {AF_INET6, IPPROTO_IPV6, IPV6_V6ONLY},
+    {AF_INET6, IPPROTO_IPV6, IPV6_TCLASS},
+};
+inline constexpr size_t kCarriedCount = std::size(kCarried);
 
 enum class CarryResult {
     Carried,             // our socket has the caller's options

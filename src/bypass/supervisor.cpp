@@ -35,14 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// The network namespace's cookie (SO_NETNS_COOKIE, Linux 5.14): any socket, no capability.
-uint64_t netns_cookie(int sock) {
-    uint64_t cookie = 0;
-    socklen_t l = sizeof cookie;
-    if (::getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &l) != 0) return 0;
-    return cookie;
-}
-
 // One connect() being decided or carried out.
 struct Call {
     __u64 id = 0;

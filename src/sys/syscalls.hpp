@@ -55,6 +55,12 @@ inline void close_fds_from(unsigned first, bool cloexec) {
     }
 }
 
+// kcmp(2): 0 when the two processes' resources of `type` (KCMP_FILES, KCMP_FILE with fds
+// x and y) are the same, -1 with errno when the kernel cannot say (no CONFIG_KCMP: ENOSYS).
+inline int kcmp(pid_t a, pid_t b, int type, unsigned long x, unsigned long y) {
+    return static_cast<int>(::syscall(SYS_kcmp, a, b, type, x, y));
+}
+
 inline int pidfd_open(pid_t pid, unsigned flags) {
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags));
 }

@@ -49,12 +49,12 @@ bool starts_with(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
 }
 
-std::optional<uint64_t> parse_u64(std::string_view s) {
+std::optional<uint64_t> parse_u64(std::string_view s, int base) {
     if (s.empty()) return std::nullopt;
     for (char c : s)
-        if (c < '0' || c > '9') return std::nullopt;
+        if (c < '0' || c >= '0' + base) return std::nullopt;
     uint64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
     if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
     return v;
 }

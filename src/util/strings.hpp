@@ -15,8 +15,9 @@ std::vector<std::string_view> fields(std::string_view s);
 std::string_view trim(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
 
-// Strict unsigned decimal: digits only, no sign, no spaces, fits in uint64.
-std::optional<uint64_t> parse_u64(std::string_view s);
+// Strict unsigned number (decimal, or another base up to 10, e.g. octal fdinfo flags): digits
+// only, no sign, no spaces, fits in uint64.
+std::optional<uint64_t> parse_u64(std::string_view s, int base = 10);
 // Strict signed decimal, as for LISTEN_PID / LISTEN_FDS.
 std::optional<int64_t> parse_i64(std::string_view s);
 
