@@ -127,9 +127,13 @@ util::Result<Checked> check_before_start(const proto::Options& opts) {
     auto user = RK_TRY(current_user());
     RK_TRY(find_idmap_tools());
     auto subids = RK_TRY(lookup_subids(opts.subid_source, user));
-    const uint64_t free_start = free_subid_start_here(user); // for the fixes' examples
-    c.uid_args = RK_TRY(idmap_args(IdKind::Uid, user.uid, subids.uids, user.name, free_start));
-    c.gid_args = RK_TRY(idmap_args(IdKind::Gid, user.gid, subids.gids, user.name, free_start));
+    // On failure only, the fix's example: a free range, which reads both files again.
+    auto map_args = [&](IdKind kind, uint32_t own, const std::vector<SubidRange>& ranges) {
+        auto a = idmap_args(kind, own, ranges, user.name);
+        return a ? a : idmap_args(kind, own, ranges, user.name, free_subid_start_here(user));
+    };
+    c.uid_args = RK_TRY(map_args(IdKind::Uid, user.uid, subids.uids));
+    c.gid_args = RK_TRY(map_args(IdKind::Gid, user.gid, subids.gids));
     c.sysctls = read_userns_sysctls();
     warn_environment(opts, c.sysctls);
     if (opts.socket_bypass) {
