@@ -31,7 +31,7 @@ start_proxy() {
     # only once it is up, so the proxy here waits for api.sock, rootlesskit's readiness signal.
     rk --state-dir="$T/sd" $flags --pidns sh -c '
         busybox httpd -f -p 127.0.0.1:8080 -h "$0" &
-        while [ ! -S "$0/sd/api.sock" ]; do sleep 0.05; done
+        for i in $(seq 200); do [ -S "$0/sd/api.sock" ] && break; sleep 0.05; done
         "$@" 3>"$0/status"
         echo $? >"$0/exit"
         exec sleep 60' "$T" "$PROXY" "$@" >"$T/rk.out" 2>"$T/rk.err" &

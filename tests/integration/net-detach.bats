@@ -67,12 +67,11 @@ check_interface() {
         --disable-host-loopback --copy-up=/etc "$T/in-netns-dns"
     assert_success
     assert_output --regexp '^192\.0\.2\.123 +rk-dns-test\.example$'
-    if command -v pasta >/dev/null; then
-        DNS_ADDR=127.0.0.80 lookup_via_driver_dns --net=pasta --detach-netns \
-            --disable-host-loopback --copy-up=/etc "$T/in-netns-dns"
-        assert_success
-        assert_output --regexp '^192\.0\.2\.123 +rk-dns-test\.example$'
-    fi
+    need pasta
+    DNS_ADDR=127.0.0.80 lookup_via_driver_dns --net=pasta --detach-netns \
+        --disable-host-loopback --copy-up=/etc "$T/in-netns-dns"
+    assert_success
+    assert_output --regexp '^192\.0\.2\.123 +rk-dns-test\.example$'
 }
 
 @test "detach slirp4netns: TCP to host loopback via 10.0.2.2; --disable-host-loopback blocks it" {
@@ -156,10 +155,9 @@ check_port() { # flags...
 
 @test "detach: the builtin port driver dials into the detached namespace" {
     check_port --net=none --port-driver=builtin -p 127.0.0.1:19114:80/tcp
-    if command -v slirp4netns >/dev/null; then
-        check_port --net=slirp4netns --disable-host-loopback --port-driver=builtin \
-            -p 127.0.0.1:19114:80/tcp
-    fi
+    need slirp4netns
+    check_port --net=slirp4netns --disable-host-loopback --port-driver=builtin \
+        -p 127.0.0.1:19114:80/tcp
 }
 
 @test "detach: the slirp4netns port driver forwards into the detached namespace" {

@@ -79,7 +79,7 @@ start_host_udp() { # port: answers one datagram on the host's 127.0.0.1
     local range host
     range=$(cat /proc/sys/net/ipv4/ping_group_range)
     host=$(ip -4 -o addr show scope global | awk '{ sub("/.*", "", $4); print $4; exit }')
-    [ -n "$host" ] || skip "this machine has no global IPv4 address to ping"
+    [ -n "$host" ] || skip_env "this machine has no global IPv4 address to ping"
     sysctl -qw net.ipv4.ping_group_range="0 2147483647"
     run rk --net=gvisor-tap-vsock --copy-up=/etc sh -c \
         "busybox ping -c 1 -W 3 10.0.2.1 && busybox ping -c 1 -W 3 $host"
@@ -216,7 +216,7 @@ PROBE
     # host's loopback, as in slirp4netns - docs/troubleshooting.md)
     rk --state-dir="$T/sd" --net=gvisor-tap-vsock --copy-up=/etc \
         --port-driver=gvisor-tap-vsock -p 127.0.0.1:19614:80/tcp --pidns \
-        sh -c "busybox httpd -f -p 80 -h $T & (until [ -s $T/udp-got ]; do sleep 0.05; done; echo udp-reply) | nc -u -l 5353 > $T/udp-got" \
+        sh -c "busybox httpd -f -p 80 -h $T & (for i in \$(seq 200); do [ -s $T/udp-got ] && break; sleep 0.05; done; echo udp-reply) | nc -u -l 5353 > $T/udp-got" \
         >/dev/null 2>&1 &
     wait_for_file "$T/sd/api.sock"
     local ctl="$RK_TEST_PREFIX/bin/rootlessctl"

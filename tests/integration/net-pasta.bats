@@ -70,7 +70,7 @@ in_test_netns() { # script
 @test "an old pasta with --port-driver=implicit --disable-host-loopback: one warning naming the fix" {
     # Pastas without --host-lo-to-ns-lo (Debian 12's) stop forwarding -t auto ports once any -T
     # is given, so the namespace-to-host path stays open there; the user is told.
-    ! pasta --host-lo-to-ns-lo --version >/dev/null 2>&1 || skip "this pasta closes the path"
+    ! pasta --host-lo-to-ns-lo --version >/dev/null 2>&1 || skip_env "this pasta closes the path itself (--host-lo-to-ns-lo exists)"
     run rk --net=pasta --port-driver=implicit --disable-host-loopback --copy-up=/etc true
     assert_success
     assert_output --partial 'is too old to close its path from the namespace'
@@ -163,7 +163,7 @@ EOF
 # --port-driver=pesto needs pasta's control socket (-c, passt 2026): Debian 12's pasta has
 # none. The lane (tests/lane/pesto.bats) runs the driver itself against passt 2026.
 @test "pasta --port-driver=pesto with a pasta without a control socket: one line naming the fix, nothing left" {
-    pasta --help 2>&1 | grep -q -- --conf-path && skip "this pasta has a control socket"
+    pasta --help 2>&1 | grep -q -- --conf-path && skip_env "this pasta has a control socket (--conf-path)"
     run rk --state-dir="$T/sd" --net=pasta --port-driver=pesto --disable-host-loopback true
     assert_failure 1
     assert_output --partial 'has no control socket (-c), which --port-driver=pesto needs'

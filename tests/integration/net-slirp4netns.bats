@@ -156,7 +156,7 @@ start_s4_ports() {
     chmod 644 "$T/index.html"
     rk --state-dir="$T/sd" --net=slirp4netns ${HOST_LOOPBACK_FLAG---disable-host-loopback} \
         --copy-up=/etc --pidns --port-driver=slirp4netns "$@" \
-        sh -c "(until [ -s $T/got ]; do sleep 0.05; done; echo reply-from-inside) | nc -4 -u -l 5353 >$T/got & exec busybox httpd -f -p 80 -h $T" \
+        sh -c "(for i in \$(seq 200); do [ -s $T/got ] && break; sleep 0.05; done; echo reply-from-inside) | nc -4 -u -l 5353 >$T/got & exec busybox httpd -f -p 80 -h $T" \
         >/dev/null 2>"$T/rk.err" &
     wait_for_file "$T/sd/api.sock"
     wait_listen 80 t "$(cat "$T/sd/child_pid")"

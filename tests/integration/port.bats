@@ -125,7 +125,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
 
 @test "source IP: the server inside sees the client's non-loopback address (v4, v6)" {
     local a4 a6
-    a4=$(host_addr 4) || skip "this host has no non-loopback IPv4 address"
+    a4=$(host_addr 4) || skip_env "this host has no non-loopback IPv4 address"
     HTTPD_LOG=1 start_rk -p 0.0.0.0:18189:80/tcp
     run get "$a4:18189"
     assert_output rk-port-test
@@ -140,6 +140,8 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
         run get "[$a6]:18190"
         assert_output rk-port-test
         assert grep -F "[$a6]:" "$T/rk.err"
+    else
+        echo "# the IPv6 half did not run: this host has no non-loopback IPv6 address" >&3
     fi
     refute grep -F "source IP transparency is off" "$T/rk.err"
     stop_rk
@@ -147,7 +149,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
 
 @test "source IP: a connect from the client's address that fails falls back to a plain one" {
     local a4
-    a4=$(host_addr 4) || skip "this host has no non-loopback IPv4 address"
+    a4=$(host_addr 4) || skip_env "this host has no non-loopback IPv4 address"
     echo "rk-port-test" >"$T/index.html"
     chmod 644 "$T/index.html"
     # Inside, the client's port is taken on every address, so binding the client's a4:port
@@ -175,7 +177,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
 
 @test "--source-ip-transparent=false: the server inside sees loopback" {
     local a4
-    a4=$(host_addr 4) || skip "this host has no non-loopback IPv4 address"
+    a4=$(host_addr 4) || skip_env "this host has no non-loopback IPv4 address"
     HTTPD_LOG=1 start_rk --source-ip-transparent=false -p 0.0.0.0:18189:80/tcp
     run get "$a4:18189"
     assert_output rk-port-test
@@ -204,7 +206,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
 }
 
 @test "a privileged port fails with the actionable message; start-up failure leaves nothing" {
-    [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] || skip "port 80 is not privileged here"
+    [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] || skip_env "port 80 is not privileged here (net.ipv4.ip_unprivileged_port_start <= 80)"
     run rk $NET_FLAGS --port-driver=builtin -p 127.0.0.1:80:80/tcp true
     assert_failure 1
     assert_output --partial 'failed to expose port {tcp 127.0.0.1 80 80 }: cannot expose privileged port 80'
@@ -375,7 +377,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     child=$(cat "$T/sd/child_pid")
     # bbr as the namespace's default, set before the port (and its namespace sockets) exists
     nsenter -t "$child" -n sh -c 'echo bbr >/proc/sys/net/ipv4/tcp_congestion_control' ||
-        skip "this kernel has no bbr"
+        skip_env "this kernel has no bbr"
     ctl add-ports 127.0.0.1:18199:80/tcp
     exec 5<>/dev/tcp/127.0.0.1/18199 # busybox httpd keeps it open while we send nothing
     wait_established_to "$child" 80
@@ -395,7 +397,7 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
         rm -rf "$T/sd" "$T/got"
         # inside: receive one datagram, then (once it is in the file) answer the sender
         rk --state-dir="$T/sd" $NET_FLAGS --pidns --port-driver=builtin -p "$1" \
-            sh -c "(until [ -s $T/got ]; do sleep 0.05; done; echo reply-from-inside) | nc $4 -u -l 5353 > $T/got" >/dev/null 2>&1 &
+            sh -c "(for i in \$(seq 200); do [ -s $T/got ] && break; sleep 0.05; done; echo reply-from-inside) | nc $4 -u -l 5353 > $T/got" >/dev/null 2>&1 &
         wait_for_file "$T/sd/api.sock"
         wait_for_file -s "$T/sd/child_pid"
         wait_listen 5353 u "$(cat "$T/sd/child_pid")"

@@ -95,6 +95,9 @@ for suite in "${suites[@]}"; do
         result[$name|$suite]=$verdict
         result[$name]=1
     done < <(grep -E '^(not )?ok [0-9]+ ' "$log.txt" || true)
+    # the skips, for .ci/run's list (tests/tools/skips.sh)
+    grep -E '^ok [0-9]+ .*# skip' "$log.txt" | sed "s|^|kernel($suite): |" \
+        >>"${RK_SKIP_LOG:-/dev/null}" || true
     echo "kernel lane($suite): Linux ${kernel:-?}, $(($(date +%s) - start)) s, guest exit ${end:-none}"
 done
 

@@ -36,7 +36,7 @@ teardown_file() {
     for pid in $(marked_pids); do kill -9 "$pid" 2>/dev/null || true; done
     # the servers the tests started on the lane's side (closed fds: bats must not wait on them)
     pkill -f "httpd -f -p $SERVER_IP:18310" 2>/dev/null || true
-    pkill -f "nc -k -l 127.0.0.1 18311" 2>/dev/null || true
+    pkill -f "nc -k -l .* 1831[12]" 2>/dev/null || true
     rm -rf "$D" 2>/dev/null || true
 }
 
@@ -97,7 +97,7 @@ web() { # NAME -p SPEC...: a container serving "hello-NAME" on port 80
 }
 
 @test "-p [::1]:18303:80: reachable over IPv6 (port drivers that forward IPv6)" {
-    has_v6_ports || skip "port driver $LANE_PORT forwards IPv4 only"
+    has_v6_ports || skip_na "port driver $LANE_PORT forwards IPv4 only"
     run web v6 -p '[::1]:18303:80'
     assert_success
     curl_until 'http://[::1]:18303/index.html' hello-v6
@@ -165,21 +165,28 @@ web() { # NAME -p SPEC...: a container serving "hello-NAME" on port 80
 
 @test "--disable-host-loopback holds: no way to the host's loopback from a container or the daemon's namespace" {
     nc -k -l 127.0.0.1 18311 >"$D/loopback-got" 3>&- &
+    # the positive control: the same probes reach a listener on the lane's non-loopback address
+    nc -k -l "$SERVER_IP" 18312 >/dev/null 3>&- &
+    wait_listen_here 18311
+    wait_listen_here 18312
     local gw=10.0.2.2 dns=10.0.2.3
     [ "$LANE_NET" = gvisor-tap-vsock ] && gw=10.0.2.1 dns=10.0.2.1
-    sleep 0.3
     run dk run --rm rk-bb sh -c "
+        echo x | nc -w 2 $SERVER_IP 18312 && echo control-reached
         echo x | nc -w 2 $gw 18311 && echo LEAK gateway
         echo x | nc -w 2 $dns 18311 && echo LEAK dns
         echo probes-done"
-    assert_output --partial probes-done
+    assert_line control-reached
+    assert_line probes-done
     refute_output --partial LEAK
     run in_rk_netns sh -c "
+        nc -z -w 2 $SERVER_IP 18312 && echo control-reached
         nc -z -w 2 127.0.0.1 18311 && echo LEAK loopback
         nc -z -w 2 $gw 18311 && echo LEAK gateway
         nc -z -w 2 $dns 18311 && echo LEAK dns
         echo probes-done"
-    assert_output --partial probes-done
+    assert_line control-reached
+    assert_line probes-done
     refute_output --partial LEAK
     assert_equal "$(cat "$D/loopback-got")" ''
 }

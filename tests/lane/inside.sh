@@ -33,6 +33,8 @@ run_bats() {
     total=$(grep -cE '^(ok|not ok) ' "$log")
     passed=$(grep -E '^ok ' "$log" | grep -vc '# skip')
     skipped=$(grep -cE '^ok .*# skip' "$log")
+    # every skip, for the list at the end of .ci/run (tests/tools/skips.sh)
+    grep -E '^ok .*# skip' "$log" | sed "s|^|lane($suite) $label: |" >>/lane/skips || true
     if grep -qE '^not ok ' "$log" || [ "$total" = 0 ]; then
         echo "---- $label: $file $* ----" >&2
         cat "$log" >&2

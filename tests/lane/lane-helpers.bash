@@ -9,6 +9,14 @@ TEST_USER=rk-test
 LANE_BIN=${LANE_BIN:-/usr/bin}
 USER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
+# A test that cannot run says why in one of the two forms CI accepts (tests/tools/skips.sh
+# lists every skip at the end of .ci/run and fails on any other): skip_env for a fact of this
+# machine (the kernel, a tool's version, an address it lacks), skip_na for a test that does not
+# apply to this run's configuration (a driver, the Go peer). A plain skip - a tool CI installs,
+# our own install - fails CI: a test CI does not run is a test CI does not have.
+skip_env() { skip "environment: $*"; }
+skip_na() { skip "not applicable: $*"; }
+
 # Runs a command as the test user with $LANE_BIN first in PATH, in $D, carrying the mark
 # RK_LANE_MARK=$D (leftover checks) and $EXTRA_ENV.
 as_user() {
@@ -62,6 +70,18 @@ curl_until() {
         [ "$output" = "$2" ] && return 0
         sleep 0.2
     done
+}
+
+# Waits up to 5 s until something listens on port $1 on the host (the lane's namespace): TCP,
+# or UDP with $2 = u. A "nothing may arrive" check is only worth something once it is true.
+wait_listen_here() {
+    local i
+    for i in $(seq 100); do
+        ss -Hl"${2:-t}"n "sport = :$1" | grep -q . && return 0
+        sleep 0.05
+    done
+    echo "nothing listens on port $1 (${2:-t})" >&3
+    return 1
 }
 
 # Waits up to 10 s until nothing listens on TCP port $1 on the host (the lane's namespace).

@@ -63,6 +63,11 @@ for suite in "${suites[@]}"; do
     while IFS='|' read -r client cell ours go; do
         table+=("$(printf '| %s | %s | %s | %s | %s |' "$suite" "$client" "$cell" "$ours" "$go")")
     done <"$work/root/lane/results"
+    # the skips, for .ci/run's list (tests/tools/skips.sh); printed here when run alone
+    if [ -s "$work/root/lane/skips" ]; then
+        if [ -n "${RK_SKIP_LOG:-}" ]; then cat "$work/root/lane/skips" >>"$RK_SKIP_LOG"
+        else sed 's/^/skipped: /' "$work/root/lane/skips"; fi
+    fi
     cleanup
     work=
     echo "lane($suite): $(($(date +%s) - start)) s; $versions"

@@ -9,7 +9,7 @@ setup() { make_scratch; }
 teardown() {
     local pid
     for pid in $(marked_pids); do kill -9 "$pid" 2>/dev/null || true; done
-    pkill -f "nc -k .*-l .*1860[4568]" 2>/dev/null || true
+    pkill -f "nc -k .*-l .*(1860[4568]|18610)" 2>/dev/null || true
     pkill -f "httpd -f -p 198.51.100.1:18601" 2>/dev/null || true
     rm -rf "$D"
 }
@@ -43,7 +43,7 @@ teardown() {
 }
 
 @test "--net=auto chooses pasta here, and says so in /v1/info" {
-    [ "$LANE_BIN" = /usr/bin ] || skip "--net=auto is ours (not in Go rootlesskit)"
+    [ "$LANE_BIN" = /usr/bin ] || skip_na "--net=auto is ours (not in Go rootlesskit)"
     as_user rootlesskit --state-dir="$D/sd" --net=auto --disable-host-loopback --copy-up=/etc \
         sleep 30 >"$D/rk.log" 2>&1 &
     local i
@@ -56,7 +56,9 @@ teardown() {
     nc -k -l 127.0.0.1 18604 >"$D/got4" 3>&- &
     nc -k -6 -l ::1 18605 >"$D/got6" 3>&- &
     nc -k -u -l 127.0.0.1 18606 >"$D/gotu" 3>&- &
-    sleep 0.3
+    wait_listen_here 18604
+    wait_listen_here 18605
+    wait_listen_here 18606 u
     run as_user rootlesskit --net=pasta --disable-host-loopback --copy-up=/etc sh -c '
         nc -z -w 2 127.0.0.1 18604 && echo LEAK 127.0.0.1
         nc -z -w 2 ::1 18605 && echo LEAK ::1
@@ -70,7 +72,7 @@ teardown() {
     assert_equal "$(cat "$D/got4" "$D/got6" "$D/gotu")" ''
     # the control: without the flag the host's loopback is reachable through the gateway
     timeout 10 nc -l 127.0.0.1 18607 >"$D/control" 3>&- &
-    sleep 0.2
+    wait_listen_here 18607
     run as_user rootlesskit --net=pasta --copy-up=/etc sh -c 'echo reached | nc -N -w 3 10.0.2.2 18607'
     wait $! || true
     assert_equal "$(cat "$D/control")" reached
@@ -80,13 +82,17 @@ teardown() {
     echo detach-ok >"$D/index.html"
     chmod 644 "$D/index.html"
     nc -k -l 127.0.0.1 18608 >"$D/got-detach" 3>&- &
-    sleep 0.3
+    # the positive control: the same probe reaches a listener on the lane's non-loopback address
+    nc -k -l 198.51.100.1 18610 >/dev/null 3>&- &
+    wait_listen_here 18608
+    wait_listen_here 18610
     as_user rootlesskit --state-dir="$D/sd" --net=pasta --port-driver=implicit --detach-netns \
         --disable-host-loopback --copy-up=/etc sh -c \
-        'nsenter --net="$ROOTLESSKIT_STATE_DIR/netns" sh -c "nc -z -w 2 127.0.0.1 18608 && echo LEAK >'"$D"'/leak; nc -z -w 2 10.0.2.2 18608 && echo LEAK >>'"$D"'/leak; exec busybox httpd -f -p 18609 -h '"$D"'"' \
+        'nsenter --net="$ROOTLESSKIT_STATE_DIR/netns" sh -c "nc -z -w 2 198.51.100.1 18610 && echo reached >'"$D"'/control; nc -z -w 2 127.0.0.1 18608 && echo LEAK >'"$D"'/leak; nc -z -w 2 10.0.2.2 18608 && echo LEAK >>'"$D"'/leak; exec busybox httpd -f -p 18609 -h '"$D"'"' \
         >"$D/rk.log" 2>&1 &
     curl_until http://127.0.0.1:18609/index.html detach-ok
     assert_output detach-ok
+    assert_equal "$(cat "$D/control")" reached
     [ ! -e "$D/leak" ]
     assert_equal "$(cat "$D/got-detach")" ''
 }

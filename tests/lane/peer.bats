@@ -7,7 +7,7 @@ load lane-helpers
 GO=/opt/rootlesskit-go/bin
 
 setup() {
-    [ -x "$GO/rootlesskit" ] || skip "Go rootlesskit is not in this root filesystem"
+    [ -x "$GO/rootlesskit" ] || skip_env "Go rootlesskit is not in this root filesystem"
     make_scratch
     echo peer-ok >"$D/index.html"
     chmod 644 "$D/index.html"

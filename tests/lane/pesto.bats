@@ -130,7 +130,7 @@ pasta_table() { as_user pesto -s "$D/sd/.pasta.sock" | sed -n '/HOST/,/SPLICE/p'
 }
 
 @test "pesto: Go rootlessctl 2.x adds, lists and removes ports on our api.sock" {
-    [ -x "$GO/rootlessctl" ] || skip "Go rootlesskit is not in this root filesystem"
+    [ -x "$GO/rootlessctl" ] || skip_env "Go rootlesskit is not in this root filesystem"
     start_pesto
     CTL=$GO/rootlessctl run ctl add-ports 127.0.0.1:18718:80/tcp
     assert_success

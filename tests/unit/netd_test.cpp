@@ -231,7 +231,7 @@ bool kernel_has_landlock() {
 
 // Each check a distinct exit code, so a failure names the property that broke.
 TEST(NetdSandbox, ReadsEtcOnlyOpensReadOnlyAndAllowsOnlyFionread) {
-    if (!kernel_has_landlock()) GTEST_SKIP() << "no Landlock in this kernel";
+    if (!kernel_has_landlock()) GTEST_SKIP() << "environment: no Landlock in this kernel";
     int st = in_sandbox([] {
         int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
         if (fd < 0) return 1; // reading /etc is what libslirp needs
@@ -256,7 +256,7 @@ TEST(NetdSandbox, ReadsEtcOnlyOpensReadOnlyAndAllowsOnlyFionread) {
 }
 
 TEST(NetdSandbox, KillsOnSocketsOtherThanIp) {
-    if (!kernel_has_landlock()) GTEST_SKIP() << "no Landlock in this kernel";
+    if (!kernel_has_landlock()) GTEST_SKIP() << "environment: no Landlock in this kernel";
     for (int domain : {AF_UNIX, AF_NETLINK, AF_PACKET}) {
         int st = in_sandbox([domain] {
             socket(domain, SOCK_DGRAM, 0);
