@@ -11,63 +11,6 @@
 
 namespace rk::bypass {
 
-std::optional<Destination> parse_sockaddr(std::span<const uint8_t> bytes) {
-    if (bytes.size() < sizeof(sa_family_t)) return std::nullopt;
-    sa_family_t family;
-    std::memcpy(&family, bytes.data(), sizeof family);
-    Destination d;
-    d.socket_family = family;
-    if (family == AF_INET) {
-        if (bytes.size() < sizeof(sockaddr_in)) return std::nullopt;
-        sockaddr_in sin;
-        std::memcpy(&sin, bytes.data(), sizeof sin);
-        d.addr.family = AF_INET;
-        std::memcpy(d.addr.bytes.data(), &sin.sin_addr, 4);
-        d.port = ntohs(sin.sin_port);
-        return d;
-    }
-    if (family == AF_INET6) {
-        if (bytes.size() < sizeof(sockaddr_in6)) return std::nullopt;
-        sockaddr_in6 sin6;
-        std::memcpy(&sin6, bytes.data(), sizeof sin6);
-        d.port = ntohs(sin6.sin6_port);
-        d.flowinfo = sin6.sin6_flowinfo;
-        d.scope_id = sin6.sin6_scope_id;
-        if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
-            d.addr.family = AF_INET;
-            std::memcpy(d.addr.bytes.data(), sin6.sin6_addr.s6_addr + 12, 4);
-        } else {
-            d.addr.family = AF_INET6;
-            std::memcpy(d.addr.bytes.data(), sin6.sin6_addr.s6_addr, 16);
-        }
-        return d;
-    }
-    return std::nullopt;
-}
-
-socklen_t to_sockaddr(const Destination& d, sockaddr_storage& out) {
-    out = {};
-    if (d.socket_family == AF_INET) {
-        auto* a = reinterpret_cast<sockaddr_in*>(&out);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(d.port);
-        std::memcpy(&a->sin_addr, d.addr.bytes.data(), 4);
-        return sizeof *a;
-    }
-    auto* a = reinterpret_cast<sockaddr_in6*>(&out);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(d.port);
-    a->sin6_flowinfo = d.flowinfo;
-    a->sin6_scope_id = d.scope_id;
-    if (d.addr.family == AF_INET) {
-        a->sin6_addr.s6_addr[10] = a->sin6_addr.s6_addr[11] = 0xff;
-        std::memcpy(a->sin6_addr.s6_addr + 12, d.addr.bytes.data(), 4);
-    } else {
-        std::memcpy(a->sin6_addr.s6_addr, d.addr.bytes.data(), 16);
-    }
-    return sizeof *a;
-}
-
 bool Prefix::contains(const Address& a) const {
     if (a.family != addr.family) return false;
     int full = len / 8, rest = len % 8;
@@ -85,17 +28,10 @@ std::optional<Prefix> parse_prefix(const std::string& text) {
     std::string ip = text.substr(0, slash), len = text.substr(slash + 1);
     if (len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos)
         return std::nullopt;
-    Prefix p;
-    p.len = std::stoi(len);
-    if (::inet_pton(AF_INET, ip.c_str(), p.addr.bytes.data()) == 1) {
-        p.addr.family = AF_INET;
-        if (p.len > 32) return std::nullopt;
-    } else if (::inet_pton(AF_INET6, ip.c_str(), p.addr.bytes.data()) == 1) {
-        p.addr.family = AF_INET6;
-        if (p.len > 128) return std::nullopt;
-    } else {
-        return std::nullopt;
-    }
+    auto addr = sys::parse_ip(ip);
+    if (!addr) return std::nullopt;
+    Prefix p{*addr, std::stoi(len)};
+    if (p.len > (p.addr.family == AF_INET ? 32 : 128)) return std::nullopt;
     return p;
 }
 

@@ -3,6 +3,8 @@
 // verdict "connect from the host" or "let the kernel carry on" (see supervisor.hpp).
 #pragma once
 
+#include "sys/sockaddr.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -13,31 +15,12 @@
 
 namespace rk::bypass {
 
-// An IPv4 or IPv6 address (IPv4 in the first 4 bytes).
-struct Address {
-    int family = 0; // AF_INET or AF_INET6
-    std::array<uint8_t, 16> bytes{};
-    bool operator==(const Address&) const = default;
-};
-
-// Where a caller wants to connect: `socket_family` is the sockaddr's family (what our socket
-// must be), `addr` the address that decides (an IPv4-mapped IPv6 address counts as IPv4, as
-// the kernel routes it).
-struct Destination {
-    int socket_family = 0;
-    Address addr;
-    uint16_t port = 0; // host byte order
-    uint32_t flowinfo = 0, scope_id = 0;
-};
-
-// The sockaddr bytes a caller passed to connect(): AF_INET (at least sizeof(sockaddr_in)) or
-// AF_INET6 (at least sizeof(sockaddr_in6)); nullopt for every other family, a short buffer,
-// or AF_UNSPEC (a disconnect request).
-std::optional<Destination> parse_sockaddr(std::span<const uint8_t> bytes);
-
-// The sockaddr for `d` (the inverse of parse_sockaddr: an IPv4 address on an AF_INET6 socket
-// comes out IPv4-mapped); its length. An all-zero address is the unspecified one (for bind).
-socklen_t to_sockaddr(const Destination& d, sockaddr_storage& out);
+// Addresses and the caller's connect() sockaddr: sys/sockaddr (shared with the builtin port
+// driver's dialer). A Destination is where a caller wants to connect.
+using Address = sys::IpAddress;
+using Destination = sys::Endpoint;
+using sys::parse_sockaddr;
+using sys::to_sockaddr;
 
 struct Prefix {
     Address addr;

@@ -77,7 +77,7 @@ TEST(BypassPolicy, RejectsShortAndOtherFamilies) {
     EXPECT_FALSE(parse_sockaddr(un));
     uint8_t unspec[16] = {AF_UNSPEC, 0};
     EXPECT_FALSE(parse_sockaddr(unspec));
-    EXPECT_FALSE(parse_sockaddr({}));
+    EXPECT_FALSE(parse_sockaddr(std::span<const uint8_t>{}));
 }
 
 TEST(BypassPolicy, NeverRanges) {

@@ -3,6 +3,7 @@
 
 #include "sys/fs.hpp"
 #include "sys/netlink.hpp"
+#include "sys/sockaddr.hpp"
 #include "sys/syscalls.hpp"
 #include "util/log.hpp"
 
@@ -48,11 +49,8 @@ DialRequest make_sockets_request(uint32_t seq, int family, int count) {
 }
 
 bool is_loopback(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET)
-        return (ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr) >> 24) == 127;
-    if (a.ss_family != AF_INET6) return false;
-    const in6_addr& a6 = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
-    return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    auto e = sys::parse_sockaddr(a);
+    return e && sys::is_loopback(e->addr);
 }
 
 // A namespace socket's peer is inside the namespace, a loopback client's on the host: both
@@ -75,44 +73,18 @@ void use_local_congestion_control(int fd) {
 }
 
 bool set_source(DialRequest& r, const sockaddr_storage& client) {
-    if (is_loopback(client)) return false;
-    if (client.ss_family == AF_INET) {
-        const auto& sin = reinterpret_cast<const sockaddr_in&>(client);
-        r.src_family = AF_INET;
-        r.src_port = ntohs(sin.sin_port);
-        std::memcpy(r.src_addr, &sin.sin_addr, 4);
-        return true;
-    }
-    if (client.ss_family != AF_INET6) return false;
-    const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(client);
-    const in6_addr& a = sin6.sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(&a)) {
-        r.src_family = AF_INET;
-        std::memcpy(r.src_addr, &a.s6_addr[12], 4);
-    } else {
-        r.src_family = AF_INET6;
-        std::memcpy(r.src_addr, &a, 16);
-    }
-    r.src_port = ntohs(sin6.sin6_port);
+    auto e = sys::parse_sockaddr(client);
+    if (!e || sys::is_loopback(e->addr)) return false;
+    r.src_family = e->addr.family; // an IPv4-mapped client is dialled from its IPv4 address
+    std::memcpy(r.src_addr, e->addr.bytes.data(), e->addr.size());
+    r.src_port = e->port;
     return true;
 }
 
 namespace {
 
 socklen_t to_sockaddr(int family, const uint8_t* addr, uint16_t port, sockaddr_storage& ss) {
-    ss = {};
-    if (family == AF_INET) {
-        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        std::memcpy(&sin->sin_addr, addr, 4);
-        return sizeof *sin;
-    }
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    std::memcpy(&sin6->sin6_addr, addr, 16);
-    return sizeof *sin6;
+    return sys::to_sockaddr(sys::endpoint(family, addr, port), ss);
 }
 
 // Theory of Operation (source-IP transparency, spec 7.3.4): the child connects to the server

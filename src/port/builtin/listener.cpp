@@ -2,9 +2,9 @@
 #include "port/builtin/listener.hpp"
 
 #include "sys/fs.hpp"
+#include "sys/sockaddr.hpp"
 #include "util/strings.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -17,8 +17,8 @@ using util::plain_error;
 namespace {
 
 bool is_ipv4(const std::string& ip) {
-    in_addr a{};
-    return ::inet_pton(AF_INET, ip.c_str(), &a) == 1;
+    auto a = sys::parse_ip(ip);
+    return a && a->family == AF_INET;
 }
 
 } // namespace
@@ -29,8 +29,9 @@ util::Result<int> local_port(const Fd& fd) {
     socklen_t len = sizeof ss;
     if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
         return fail(util::sys_error("getsockname"));
-    return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                                   : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    auto e = sys::parse_sockaddr(ss);
+    if (!e) return fail(util::plain_error("getsockname: not an IP socket"));
+    return e->port;
 }
 
 // Upstream's (Go net.Listen) family rules, spec 7.2.
@@ -65,21 +66,11 @@ util::Result<Fd> make_listener(const PortSpec& s) {
     int one = 1, v6 = v6only ? 1 : 0;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (family == AF_INET) {
-        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(static_cast<uint16_t>(s.parent_port));
-        ::inet_pton(AF_INET, ip.c_str(), &sin->sin_addr);
-        len = sizeof *sin;
-    } else {
-        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(static_cast<uint16_t>(s.parent_port));
-        ::inet_pton(AF_INET6, ip.c_str(), &sin6->sin6_addr);
-        len = sizeof *sin6;
-    }
+    auto addr = sys::parse_ip(ip);
+    if (!addr) return no_addr();
+    sys::Endpoint at{family, *addr, static_cast<uint16_t>(s.parent_port)};
+    sockaddr_storage ss;
+    socklen_t len = sys::to_sockaddr(at, ss);
     std::string where = family == AF_INET6 ? fmt::format("[{}]:{}", ip, s.parent_port)
                                            : fmt::format("{}:{}", ip, s.parent_port);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
