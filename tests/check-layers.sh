@@ -1,44 +1,58 @@
-#!/bin/sh
-# Purpose: the layer order of docs/ARCHITECTURE.md ("Folders"), checked: each folder under src/
-# includes headers only from the folders below it. Run by ctest; prints each offending include.
-#   util <- sys <- proto <- {net, port, bypass} <- api <- {parent, child, cli} <- {setuptool, ctl}
-#   <- main; netd (its own program) uses util and sys only.
-set -eu
-src=${1:?usage: check-layers.sh SRC_DIR}
-allowed() {
-    case $1 in
-    util) echo "" ;;
-    sys) echo "util" ;;
-    proto) echo "sys util" ;;
-    net | port | bypass) echo "proto sys util" ;;
-    api) echo "net port proto sys util" ;;
-    parent | child | cli) echo "api net port bypass proto sys util" ;;
-    setuptool | ctl) echo "parent child cli api net port bypass proto sys util" ;;
-    netd) echo "sys util" ;;
-    main) echo "setuptool ctl parent child cli api net port bypass proto sys util netd" ;;
-    *) echo "?" ;;
-    esac
-}
+#!/usr/bin/env bash
+# Purpose: the layer order, checked: each folder under src/ uses only the folders below it.
+# The order has one home, the indented chains under "Folders" in docs/ARCHITECTURE.md
+# ("    util <- sys <- ... <- main"; "{a, b}" is a group of folders side by side), read from there.
+# A use is an #include of another folder's header ("x/..." or <x/...>, indented or not) or a
+# file that opens another folder's namespace (`namespace rk::x`, `namespace x {`: a forward
+# declaration of a type from above is as much a dependency as an include). Run by ctest;
+# prints each offending use.
+# usage: check-layers.sh SRC_DIR [ARCHITECTURE_MD]
+set -euo pipefail
+src=${1:?usage: check-layers.sh SRC_DIR [ARCHITECTURE_MD]}
+doc=${2:-$src/../docs/ARCHITECTURE.md}
+
+# allowed[folder]: the folders below it in any chain it is in.
+declare -A allowed
+chains=$(grep -E '^    util <- ' "$doc" | sed 's/(.*//')
+[ -n "$chains" ] || { echo "no layer chains (\"    util <- ...\") in $doc"; exit 1; }
+while IFS= read -r chain; do
+    below=""
+    chain=${chain//<-/|}
+    IFS='|' read -ra groups <<<"$chain"
+    for group in "${groups[@]}"; do
+        names=$(tr -d '{},' <<<"$group")
+        for name in $names; do allowed[$name]="${allowed[$name]:-} $below"; done
+        below="$below $names"
+    done
+done <<<"$chains"
+
 bad=0
+folders=" $(cd "$src" && ls -d */ | tr -d / | tr '\n' ' ') "
 for dir in "$src"/*/; do
     folder=$(basename "$dir")
-    ok=$(allowed "$folder")
-    if [ "$ok" = "?" ]; then
-        echo "src/$folder is not in the layer order: add it to docs/ARCHITECTURE.md and here"
+    if [ -z "${allowed[$folder]+x}" ]; then
+        echo "src/$folder is not in the layer order: add it to the chains in $doc"
         bad=1
         continue
     fi
-    for f in $(find "$dir" -name '*.cpp' -o -name '*.hpp'); do
-        for used in $(sed -n 's|^#include "\([a-z_]*\)/.*|\1|p' "$f" | sort -u); do
+    while IFS= read -r f; do
+        uses=$( {
+            # our headers only: <sys/types.h> is the system's, <sys/fdpass.hpp> ours
+            sed -nE 's@^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([a-z_]+/[^">]+)[">].*@\1@p' "$f" |
+                while read -r h; do [ -f "$src/$h" ] && echo "${h%%/*}"; done
+            sed -nE 's@^[[:space:]]*namespace[[:space:]]+(rk::)?([a-z_]+)([[:space:]]*[{:]|[[:space:]]*$).*@\2@p' "$f"
+        } | sort -u)
+        for used in $uses; do
             [ "$used" = "$folder" ] && continue
-            case " $ok " in
+            case $folders in *" $used "*) ;; *) continue ;; esac # <sys/types.h>, namespace rk
+            case " ${allowed[$folder]} " in
             *" $used "*) ;;
             *)
-                echo "${f#"$src"/}: includes $used/, which is not below $folder/"
+                echo "${f#"$src"/}: uses $used/ (an include or its namespace), which is not below $folder/"
                 bad=1
                 ;;
             esac
         done
-    done
+    done < <(find "$dir" -name '*.cpp' -o -name '*.hpp')
 done
 exit "$bad"

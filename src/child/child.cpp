@@ -56,8 +56,8 @@ namespace {
 // Mount and network set-up inside the namespaces, between IdmapDone and ChildReady. With
 // --detach-netns, `netns` receives the detached network namespace. `ports`: the port driver's
 // child half, if it has one; what it prepares is ChildReady's payload (for /v1/info).
-util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd& netns,
-                   port::ChildHalf* ports) {
+util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, net::Driver& driver,
+                   Fd& netns, port::ChildHalf* ports) {
     RK_TRY(proto::expect(st.from_parent, proto::MsgKind::IdmapDone));
     if (::getuid() != 0)
         return fail(util::plain_error("the ID maps were written but we are not uid 0 inside"));
@@ -67,7 +67,7 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd
     // --detach-netns: the network namespace is made beside ours and bound on $STATE_DIR/netns;
     // the driver's child half runs inside it, the target stays in the host's (spec 5.9).
     if (opts.detach_netns) netns = RK_TRY(sys::create_bound_netns(st.state_dir + "/netns"));
-    RK_TRY_CTX(sys::run_in_netns(netns.get(), [&] { return st.driver->prepare_child(); }),
+    RK_TRY_CTX(sys::run_in_netns(netns.get(), [&] { return driver.prepare_child(); }),
                "failed to prepare the network");
     RK_TRY(proto::send(st.to_parent, {proto::MsgKind::UserNSReady, {}}));
     auto net = RK_TRY(proto::expect(st.from_parent, proto::MsgKind::NetworkReady));
@@ -82,14 +82,14 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, Fd
         log::debug("cannot chdir back to {}: {}", cwd, std::strerror(errno));
     const bool detached = netns.get() >= 0;
     // A detached namespace is not the target's: /sys and /etc stay as they are.
-    if (st.driver->virtual_nic() && !detached) remount_sys();
+    if (driver.virtual_nic() && !detached) remount_sys();
     RK_TRY_CTX(
-        sys::run_in_netns(netns.get(), [&] { return st.driver->configure_child(net.payload); }),
+        sys::run_in_netns(netns.get(), [&] { return driver.configure_child(net.payload); }),
         "failed to set up the network");
-    if (st.driver->virtual_nic()) {
+    if (driver.virtual_nic()) {
         bool etc_copied_up = std::any_of(opts.copy_up.begin(), opts.copy_up.end(),
                                          [](auto& d) { return sys::clean_path(d) == "/etc"; });
-        RK_TRY(install_dns_files(st.state_dir, st.driver->resolvers(),
+        RK_TRY(install_dns_files(st.state_dir, driver.resolvers(),
                                  detached ? DnsFiles::WriteOnly : DnsFiles::WriteAndMount,
                                  etc_copied_up));
     }
@@ -298,13 +298,13 @@ void end_leftovers(int sfd) {
 
 } // namespace
 
-int main(const proto::Options& opts, const proto::ChildStartup& st) {
+int main(const proto::Options& opts, const proto::ChildStartup& st, net::Driver& driver) {
     log::set_role(log::Role::Child);
     // Die with the parent; the pipe read below notices a parent that died before this call.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     Fd netns;
     std::shared_ptr<port::ChildHalf> ports = port::make_child_half(opts, st.dial_fd);
-    if (auto s = setup(opts, st, netns, ports.get()); !s) {
+    if (auto s = setup(opts, st, driver, netns, ports.get()); !s) {
         // EOF on the pipe: the parent failed and says why itself.
         if (s.error().err == EPIPE) return 1;
         util::Error e = s.error();

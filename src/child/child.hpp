@@ -2,12 +2,13 @@
 // set-up (mounts, network), then runs the target and reports its exit status.
 #pragma once
 
+#include "net/driver.hpp"
 #include "proto/options.hpp"
 #include "proto/startup.hpp"
 
 namespace rk::child {
 
-// The proto::ChildMain handed to parent::run.
-int main(const proto::Options& opts, const proto::ChildStartup& startup);
+// The parent::ChildMain handed to parent::run.
+int main(const proto::Options& opts, const proto::ChildStartup& startup, net::Driver& driver);
 
 } // namespace rk::child

@@ -217,7 +217,7 @@ api::Backend api_backend(const std::string& state_dir, pid_t child, const net::D
 
 class Parent {
   public:
-    Parent(const proto::Options& o, proto::ChildMain m) : opts_(o), child_main_(m) {}
+    Parent(const proto::Options& o, ChildMain m) : opts_(o), child_main_(m) {}
     int run();
 
   private:
@@ -239,7 +239,7 @@ class Parent {
     void forward(const signalfd_siginfo& si);
 
     const proto::Options& opts_;
-    proto::ChildMain child_main_;
+    ChildMain child_main_;
     pid_t child_ = -1;
     Fd sfd_;
     std::vector<signalfd_siginfo> pending_;
@@ -313,7 +313,6 @@ util::Result<int> Parent::start_and_wait() {
     startup.parent_egid = ::getegid();
     startup.listen_fds = act.fds;
     startup.activation_rewrite_pid = act.rewrite_pid;
-    startup.driver = driver.get();
     startup.privileged_failure_hint = apparmor_hint(checked.sysctls);
     startup.dial_fd = dial.child.get();
     startup.bypass_fd = bypass_channel.child.get();
@@ -330,7 +329,7 @@ util::Result<int> Parent::start_and_wait() {
         dial.parent.reset();
         bypass_channel.parent.reset();
         sd.close_fds(); // the lock belongs to the parent alone
-        ::_exit(child_main_(opts_, startup));
+        ::_exit(child_main_(opts_, startup, *driver));
     }
     child_ = pid;
     log::phase("cloned");
@@ -489,7 +488,7 @@ std::optional<int> Parent::on_signal() {
 
 } // namespace
 
-int run(const proto::Options& opts, proto::ChildMain child_main) {
+int run(const proto::Options& opts, ChildMain child_main) {
     return Parent(opts, child_main).run();
 }
 

@@ -1,14 +1,11 @@
-// Purpose: what the parent hands to the child half at clone time (besides the Options).
+// Purpose: what the parent hands to the child half at clone time (besides the Options and the
+// network driver: parent::ChildMain).
 #pragma once
 
 #include <linux/filter.h>
 #include <string>
 #include <sys/types.h>
 #include <vector>
-
-namespace rk::net {
-class Driver;
-}
 
 namespace rk::proto {
 
@@ -22,7 +19,6 @@ struct ChildStartup {
     gid_t parent_egid = 0;
     int listen_fds = 0;                  // systemd socket activation: fds 3..3+N-1 pass through
     bool activation_rewrite_pid = false; // LISTEN_PID named the parent: rewrite it for the target
-    net::Driver* driver = nullptr;
     // The child's end of the builtin port driver's dial socketpair; -1 without that driver.
     int dial_fd = -1;
     // --socket-bypass: the child's end of its channel (bypass/channel.hpp), -1 without; and
@@ -33,8 +29,5 @@ struct ChildStartup {
     // profile to install where AppArmor restricts user namespaces); empty if none applies.
     std::string privileged_failure_hint;
 };
-
-// The child half; returns the exit code of the child process.
-using ChildMain = int (*)(const Options& opts, const ChildStartup& startup);
 
 } // namespace rk::proto
