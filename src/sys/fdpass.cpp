@@ -27,25 +27,37 @@ util::Result<util::Fd> connect_unix(const std::string& path) {
     return fd;
 }
 
-int send_with_fd_raw(int sock, const void* data, size_t len, int fd) {
+int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const int> fds,
+                      int flags) {
+    if (fds.size() > kMaxPassedFds) {
+        errno = EINVAL;
+        return -1;
+    }
     iovec iov{const_cast<void*>(data), len};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
     msghdr mh{};
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
-    if (fd >= 0) {
+    if (!fds.empty()) {
+        const size_t bytes = sizeof(int) * fds.size();
         mh.msg_control = ctl;
-        mh.msg_controllen = sizeof ctl;
+        mh.msg_controllen = CMSG_SPACE(bytes);
+        std::memset(ctl, 0, mh.msg_controllen);
         cmsghdr* c = CMSG_FIRSTHDR(&mh);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+        c->cmsg_len = CMSG_LEN(bytes);
+        std::memcpy(CMSG_DATA(c), fds.data(), bytes);
     }
-    ssize_t n = retry_eintr([&] { return ::sendmsg(sock, &mh, MSG_NOSIGNAL); });
+    ssize_t n = retry_eintr([&] { return ::sendmsg(sock, &mh, flags | MSG_NOSIGNAL); });
     if (n == static_cast<ssize_t>(len)) return 0;
     if (n >= 0) errno = EMSGSIZE; // a short send: not all of the message went
     return -1;
+}
+
+int send_with_fd_raw(int sock, const void* data, size_t len, int fd) {
+    return send_with_fds_raw(sock, data, len, fd >= 0 ? std::span<const int>(&fd, 1)
+                                                      : std::span<const int>());
 }
 
 util::Status send_with_fd(int sock, const void* data, size_t len, int fd) {
@@ -54,27 +66,40 @@ util::Status send_with_fd(int sock, const void* data, size_t len, int fd) {
     return {};
 }
 
-util::Result<Received> recv_with_fd(int sock, void* data, size_t len, int flags) {
-    Received r;
+util::Result<ReceivedMany> recv_with_fds(int sock, void* data, size_t len, int flags) {
+    ReceivedMany r;
     iovec iov{data, len};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
     msghdr mh{};
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     mh.msg_control = ctl;
     mh.msg_controllen = sizeof ctl;
     ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC); });
-    if (n < 0) return fail(util::sys_error("recvmsg (receiving a descriptor)"));
+    if (n < 0) return fail(util::sys_error("recvmsg (receiving descriptors)"));
     for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
             int fd;
-            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-            r.fd = util::Fd(fd);
+            std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            r.fds.emplace_back(fd);
         }
     }
     r.size = static_cast<size_t>(n);
-    r.truncated = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+    r.truncated = (mh.msg_flags & MSG_TRUNC) != 0;
+    r.fds_truncated = (mh.msg_flags & MSG_CTRUNC) != 0;
+    return r;
+}
+
+util::Result<Received> recv_with_fd(int sock, void* data, size_t len, int flags) {
+    auto many = RK_TRY(recv_with_fds(sock, data, len, flags));
+    Received r;
+    r.size = many.size;
+    // one descriptor is expected; any more are closed here, and a message with more is as
+    // wrong as one cut short
+    if (!many.fds.empty()) r.fd = std::move(many.fds.front());
+    r.truncated = many.truncated || many.fds_truncated || many.fds.size() > 1;
     return r;
 }
 

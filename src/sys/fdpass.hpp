@@ -5,7 +5,9 @@
 #include "util/error.hpp"
 #include "util/fd.hpp"
 
+#include <span>
 #include <string>
+#include <vector>
 
 namespace rk::sys {
 
@@ -13,10 +15,18 @@ namespace rk::sys {
 // sun_path says to shorten --state-dir).
 util::Result<util::Fd> connect_unix(const std::string& path);
 
+// The most descriptors one message carries here (the builtin port driver's dial replies).
+constexpr size_t kMaxPassedFds = 64;
+
 // Sends `len` bytes of `data` with `fd` attached (none if fd < 0); all or an error.
 util::Status send_with_fd(int sock, const void* data, size_t len, int fd);
 // The same with syscalls only (no allocation: usable in a vfork child): 0, or -1 with errno.
 int send_with_fd_raw(int sock, const void* data, size_t len, int fd);
+// `len` bytes of `data` with the descriptors `fds` (at most kMaxPassedFds; none if empty), with
+// syscalls only and `flags` for sendmsg (MSG_NOSIGNAL is added): 0, or -1 with errno
+// (EMSGSIZE for a short send, EINVAL for too many fds).
+int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const int> fds,
+                      int flags = 0);
 // One message into `data` (at most `len` bytes) and the descriptor that came with it, if any
 // (close-on-exec). `flags` go to recvmsg (e.g. MSG_DONTWAIT). `truncated`: the message or its
 // control data did not fit.
@@ -26,6 +36,15 @@ struct Received {
     bool truncated = false;
 };
 util::Result<Received> recv_with_fd(int sock, void* data, size_t len, int flags);
+// The same for a message with up to kMaxPassedFds descriptors: every one that arrived is owned
+// by `fds` before anything else is looked at (a malformed message leaks none). `fds_truncated`
+// (MSG_CTRUNC): the kernel could not install them all (the process ran out of descriptors).
+struct ReceivedMany {
+    size_t size = 0;
+    std::vector<util::Fd> fds;
+    bool truncated = false, fds_truncated = false;
+};
+util::Result<ReceivedMany> recv_with_fds(int sock, void* data, size_t len, int flags);
 
 util::Status send_fd(int sock, int fd);
 // Waits up to `timeout_ms` for a descriptor on `sock`.

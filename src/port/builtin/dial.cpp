@@ -1,6 +1,7 @@
 // Purpose: the builtin port driver's dial protocol (see dial.hpp).
 #include "port/builtin/dial.hpp"
 
+#include "sys/fdpass.hpp"
 #include "sys/fs.hpp"
 #include "sys/netlink.hpp"
 #include "sys/sockaddr.hpp"
@@ -163,37 +164,19 @@ int start_connect(const DialRequest& r, From from, bool& in_progress) {
     return fd.release();
 }
 
-constexpr size_t kControlSize = CMSG_SPACE(sizeof(int) * kMaxSocketsPerReply);
+static_assert(kMaxSocketsPerReply <= sys::kMaxPassedFds);
 
 // Sends `rep` with `n` fds (at most kMaxSocketsPerReply).
 void send_reply(int sock, const DialReply& rep, const int* fds, size_t n) {
-    iovec iov{const_cast<DialReply*>(&rep), sizeof rep};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[kControlSize];
-    if (n > 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-        std::memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-    }
     // The channel is blocking on this side: a full buffer just waits for the parent.
-    if (sys::retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); }) >= 0) return;
+    if (sys::send_with_fds_raw(sock, &rep, sizeof rep, {fds, n}) == 0) return;
     int err = errno;
     if (err == EPIPE || n == 0) return; // the parent is gone, or it times the request out
     // The fds could not be passed (ENOBUFS, ETOOMANYREFS, ...): say so without them, so the
     // parent fails the request now instead of at its deadline.
     util::log::debug("dial reply {} with {} fd(s) not sent: {}", rep.seq, n, std::strerror(err));
     DialReply failed{rep.seq, err};
-    iovec iov2{&failed, sizeof failed};
-    msghdr msg2{};
-    msg2.msg_iov = &iov2;
-    msg2.msg_iovlen = 1;
-    sys::retry_eintr([&] { return ::sendmsg(sock, &msg2, MSG_NOSIGNAL); });
+    sys::send_with_fds_raw(sock, &failed, sizeof failed, {});
 }
 void send_reply(int sock, const DialReply& rep, int fd) {
     send_reply(sock, rep, &fd, fd >= 0 ? 1 : 0);
@@ -358,36 +341,17 @@ socklen_t target_address(const DialRequest& r, sockaddr_storage& ss) {
 
 util::Result<std::pair<DialReply, std::vector<util::Fd>>> read_reply(int sock) {
     DialReply rep;
-    iovec iov{&rep, sizeof rep};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[kControlSize];
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n =
-        sys::retry_eintr([&] { return ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
-    if (n < 0) return util::fail(util::sys_error("dial channel"));
-    if (n == 0) return util::fail(util::sys_error(EPIPE, "the child closed the dial channel"));
-    // Take ownership of every fd first, so that a malformed reply leaks none.
-    std::vector<util::Fd> fds;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (size_t i = 0; i < count; ++i) {
-                int f;
-                std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-                fds.emplace_back(f);
-            }
-        }
-    if (n != static_cast<ssize_t>(sizeof rep))
+    auto got = sys::recv_with_fds(sock, &rep, sizeof rep, MSG_DONTWAIT);
+    if (!got) return util::fail(util::sys_error(got.error().err, "dial channel"));
+    if (got->size == 0) return util::fail(util::sys_error(EPIPE, "the child closed the dial channel"));
+    if (got->size != sizeof rep)
         return util::fail(util::plain_error("malformed reply on the dial channel"));
-    // MSG_CTRUNC: our control buffer fits kMaxSocketsPerReply fds, so we ran out of fds (the
-    // kernel installs what it can and closes the rest). The reply still answers its request:
-    // with the fds that arrived, or, if none did, with EMFILE - a request must never go
-    // unanswered, its client waits for it.
-    if ((msg.msg_flags & MSG_CTRUNC) && fds.empty() && rep.err == 0) rep.err = EMFILE;
-    return std::pair{rep, std::move(fds)};
+    // fds_truncated: our buffer fits kMaxSocketsPerReply fds, so we ran out of fds (the kernel
+    // installs what it can and closes the rest). The reply still answers its request: with the
+    // fds that arrived, or, if none did, with EMFILE - a request must never go unanswered, its
+    // client waits for it.
+    if (got->fds_truncated && got->fds.empty() && rep.err == 0) rep.err = EMFILE;
+    return std::pair{rep, std::move(got->fds)};
 }
 
 } // namespace rk::port::builtin
