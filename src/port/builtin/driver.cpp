@@ -16,7 +16,7 @@
 
 #include "port/builtin/dial.hpp"
 #include "port/builtin/flow.hpp"
-#include "port/builtin/listener.hpp"
+#include "port/listener.hpp"
 #include "util/log.hpp"
 
 #include <algorithm>

@@ -6,10 +6,11 @@
 //   would otherwise be "added" and never answer), then `pesto -A -t|-u [ADDR/]PORT:CHILD SOCK`.
 //   remove: `pesto -D` with the same forward. IDs are ours (pasta's table has none), from 1,
 //   never reused. Each pesto run is a child process watched on the event loop (its output
-//   pipe; a 3 s timer kills a pesto stuck on a wedged pasta); changes run one at a time.
+//   pipe and a pidfd for its exit; a 3 s timer kills a pesto stuck on a wedged pasta); changes
+//   run one at a time (SerialDriver).
 #include "port/pesto/driver.hpp"
 
-#include "port/builtin/listener.hpp"
+#include "port/listener.hpp"
 #include "port/serial.hpp"
 #include "sys/fs.hpp"
 #include "sys/process.hpp"
@@ -85,21 +86,33 @@ util::Result<std::vector<std::string>> pesto_args(bool add, const PortSpec& subm
 
 namespace {
 
-// One pesto run, watched on an event loop: its output (stdout and stderr) read to EOF, then
-// reaped; `done` gets nothing or the error, on the loop's thread.
+// One pesto run, watched on an event loop: its output (stdout and stderr) read to EOF and its
+// exit seen on a pidfd (never a blocking waitpid on the loop); then it is reaped, and `done`
+// gets nothing or the error, on the loop's thread. After kDeadline it is killed through the
+// pidfd, which cannot reach another process once ours is gone.
 class PestoRun : public std::enable_shared_from_this<PestoRun> {
   public:
     using Done = std::function<void(util::Status)>;
-    PestoRun(asio::io_context& io, sys::Helper h, Done done)
-        : out_(io, h.output.release()), timer_(io), pid_(h.pid), done_(std::move(done)) {}
+    PestoRun(asio::io_context& io, sys::Helper h, util::Fd pidfd, Done done)
+        : out_(io, h.output.release()), exit_(io, pidfd.release()), timer_(io), pid_(h.pid),
+          done_(std::move(done)) {}
 
     void start() {
         timer_.expires_after(kDeadline);
         timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-            if (ec) return;
+            if (ec || self->exited_) return;
             self->timed_out_ = true;
-            ::kill(self->pid_, SIGKILL); // its output then ends, and read() finishes
+            sys::pidfd_send_signal(self->exit_.native_handle(), SIGKILL);
+            // a grandchild may hold the output open: stop reading, the exit decides now
+            boost::system::error_code ignored;
+            self->out_.close(ignored);
         });
+        exit_.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [self = shared_from_this()](const boost::system::error_code& ec) {
+                             if (ec) return;
+                             self->exited_ = true;
+                             self->maybe_finish();
+                         });
         read();
     }
 
@@ -112,39 +125,45 @@ class PestoRun : public std::enable_shared_from_this<PestoRun> {
                     if (self->output_.size() < 16384) self->output_.append(self->buf_.data(), n);
                     return self->read();
                 }
-                self->finish();
+                self->output_done_ = true;
+                self->maybe_finish();
             });
     }
 
-    void finish() {
+    void maybe_finish() {
+        if (!exited_ || !output_done_ || !done_) return;
+        auto done = std::move(done_);
+        done_ = nullptr;
         timer_.cancel();
         boost::system::error_code ignored;
         out_.close(ignored);
         int st = 0;
-        sys::retry_eintr([&] { return ::waitpid(pid_, &st, 0); });
+        // it has exited (the pidfd said so): this reaps without waiting
+        sys::retry_eintr([&] { return ::waitpid(pid_, &st, WNOHANG); });
+        exit_.close(ignored);
         if (timed_out_)
-            return done_(
+            return done(
                 fail(plain_error(fmt::format("pesto did not finish within {} s", kDeadline.count()),
                                  "is pasta stopped or overloaded?")));
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return done_({});
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return done({});
         auto lines = util::split(util::trim(output_), '\n');
         std::string why =
             lines.empty() ? sys::describe_wait_status(st) : std::string(util::trim(lines.back()));
-        done_(fail(plain_error("pesto: " + why)));
+        done(fail(plain_error("pesto: " + why)));
     }
 
-    asio::posix::stream_descriptor out_;
+    asio::posix::stream_descriptor out_, exit_;
     asio::steady_timer timer_;
     pid_t pid_;
     Done done_;
     std::string output_;
     std::array<char, 4096> buf_{};
-    bool timed_out_ = false;
+    bool timed_out_ = false, exited_ = false, output_done_ = false;
 };
 
-class PestoPorts final : public port::Driver {
+class PestoPorts final : public SerialDriver {
   public:
-    PestoPorts(asio::io_context* io, Config config) : io_(io), config_(std::move(config)) {}
+    PestoPorts(asio::io_context* io, Config config) : SerialDriver(io), config_(std::move(config)) {}
 
     std::string name() const override { return "pesto"; }
     std::vector<std::string> protos() const override {
@@ -152,37 +171,10 @@ class PestoPorts final : public port::Driver {
         return {"tcp", "tcp4", "udp", "udp4"};
     }
     bool disallow_loopback_child_ip() const override { return true; }
-
-    util::Result<PortStatus> add(const PortSpec& spec) override {
-        return blocking<PortStatus>([&](auto& io, auto done) { add_on(io, spec, done); });
-    }
-    util::Status remove(int id) override {
-        return blocking<void>([&](auto& io, auto done) { remove_on(io, id, done); });
-    }
-
-    void add_async(const PortSpec& spec, AddDone done) override {
-        if (!io_) return done(add(spec));
-        serial_.run([this, spec, done = std::move(done)] {
-            add_on(*io_, spec, [this, done](util::Result<PortStatus> r) {
-                done(std::move(r));
-                serial_.done();
-            });
-        });
-    }
-    void remove_async(int id, RemoveDone done) override {
-        if (!io_) return done(remove(id));
-        serial_.run([this, id, done = std::move(done)] {
-            remove_on(*io_, id, [this, done](util::Status r) {
-                done(std::move(r));
-                serial_.done();
-            });
-        });
-    }
-
     std::vector<PortStatus> list() const override { return statuses(ports_); }
 
   private:
-    void add_on(asio::io_context& io, const PortSpec& spec, AddDone done) {
+    void start_add(asio::io_context& io, const PortSpec& spec, AddDone done) override {
         auto args = prepare_add(spec);
         if (!args) return done(fail(args.error()));
         run(io, std::move(*args), [this, spec, done](util::Status st) {
@@ -192,7 +184,7 @@ class PestoPorts final : public port::Driver {
             done(PortStatus{id, spec});
         });
     }
-    void remove_on(asio::io_context& io, int id, RemoveDone done) {
+    void start_remove(asio::io_context& io, int id, RemoveDone done) override {
         auto it = ports_.find(id);
         if (it == ports_.end()) return done(fail(plain_error(fmt::format("unknown id: {}", id))));
         auto args = pesto_args(false, it->second, config_);
@@ -208,7 +200,7 @@ class PestoPorts final : public port::Driver {
         RK_TRY(validate_port_spec(spec, ports_));
         auto args = RK_TRY(pesto_args(true, spec, config_));
         // Bindable now (released at once): see driver.hpp.
-        RK_TRY(builtin::make_listener(with_plain_ipv4(spec)));
+        RK_TRY(make_listener(with_plain_ipv4(spec)));
         return args;
     }
 
@@ -218,27 +210,21 @@ class PestoPorts final : public port::Driver {
         args.insert(args.begin(), config_.pesto);
         auto h = sys::spawn_helper(std::move(args));
         if (!h) return done(fail(h.error()));
-        std::weak_ptr<char> alive = alive_;
-        std::make_shared<PestoRun>(io, std::move(*h), [alive, done](util::Status st) {
-            if (!alive.expired()) done(std::move(st));
-        })->start();
+        util::Fd pidfd(sys::pidfd_open(h->pid, 0));
+        if (!pidfd) {
+            auto e = util::sys_error("pidfd_open (watching pesto)");
+            ::kill(h->pid, SIGKILL); // not reaped yet: the pid is still ours
+            sys::retry_eintr([&] { return ::waitpid(h->pid, nullptr, 0); });
+            return done(fail(e));
+        }
+        std::make_shared<PestoRun>(io, std::move(*h), std::move(pidfd),
+                                   while_alive(std::move(done)))
+            ->start();
     }
 
-    // The synchronous form (the -p ports at start-up): the same run on a loop of its own.
-    template <typename T, typename F> util::Result<T> blocking(F start) {
-        asio::io_context io(1);
-        std::optional<util::Result<T>> out;
-        start(io, [&out](util::Result<T> r) { out = std::move(r); });
-        io.run();
-        return out ? std::move(*out) : fail(plain_error("pesto gave no answer"));
-    }
-
-    asio::io_context* io_; // null: changes block
     Config config_;
     std::map<int, PortSpec> ports_;
     int next_id_ = 1;
-    Serial serial_;
-    std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 } // namespace

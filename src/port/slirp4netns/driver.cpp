@@ -2,8 +2,8 @@
 //
 // One request per connection to the API socket: write the JSON request, half-close, read the
 // reply to EOF (slirp4netns' protocol). Requests from the API run on the event loop without
-// blocking it (AsyncCall), one at a time in arrival order; the -p ports at start-up use the
-// blocking form. A helper that is stopped is reported before any call, and a deadline of
+// blocking it (AsyncCall), one at a time in arrival order; the -p ports at start-up run the same
+// steps on a loop of their own (SerialDriver). A helper that is stopped is reported before any call, and a deadline of
 // kCallDeadline for the whole exchange bounds one that is wedged.
 #include "port/slirp4netns/driver.hpp"
 
@@ -220,81 +220,39 @@ class AsyncCall : public std::enable_shared_from_this<AsyncCall> {
     Done done_;
 };
 
-// The exchange for callers without an event loop (the -p ports at start-up): AsyncCall on a
-// loop of its own, so there is one implementation of the protocol.
-util::Result<std::string> call(const Helper& h, const std::string& path,
-                               const std::string& request) {
-    RK_TRY(check_running(h));
-    asio::io_context io(1);
-    std::optional<util::Result<std::string>> out;
-    std::make_shared<AsyncCall>(io, h, request, [&out](util::Result<std::string> r) {
-        out = std::move(r);
-    })->start(path);
-    io.run();
-    return out ? std::move(*out) : fail(plain_error(h.name + " gave no answer"));
-}
-
-class Slirp4netnsPorts final : public port::Driver {
+class Slirp4netnsPorts final : public SerialDriver {
   public:
     Slirp4netnsPorts(asio::io_context* io, std::string sock, std::string child_ip, std::string name,
                      Helper helper)
-        : io_(io), sock_(std::move(sock)), child_ip_(std::move(child_ip)), name_(std::move(name)),
-          helper_(std::move(helper)) {}
-    ~Slirp4netnsPorts() override = default;
+        : SerialDriver(io), sock_(std::move(sock)), child_ip_(std::move(child_ip)),
+          name_(std::move(name)), helper_(std::move(helper)) {}
 
     std::string name() const override { return name_; }
     std::vector<std::string> protos() const override { return {"tcp", "tcp4", "udp", "udp4"}; }
     bool disallow_loopback_child_ip() const override { return true; }
-
-    util::Result<PortStatus> add(const PortSpec& spec) override {
-        auto req = RK_TRY(add_request_for(spec));
-        return added(spec, call(helper_, sock_, req));
-    }
-
-    util::Status remove(int id) override {
-        auto req = RK_TRY(remove_request_for(id));
-        return removed(id, call(helper_, sock_, req));
-    }
-
-    // One change at a time, in order: each is checked against the ports as the changes before
-    // it left them, and the helper sees one request at a time, as with the blocking calls.
-    void add_async(const PortSpec& spec, AddDone done) override {
-        if (!io_) return done(add(spec));
-        serial_.run([this, spec, done = std::move(done)] {
-            reconcile([this, spec, done] {
-                auto req = add_request_for(spec);
-                if (!req) {
-                    done(fail(req.error()));
-                    return serial_.done();
-                }
-                exchange(*req, [this, spec, done](util::Result<std::string> reply) {
-                    done(added(spec, std::move(reply)));
-                    serial_.done();
-                });
-            });
-        });
-    }
-
-    void remove_async(int id, RemoveDone done) override {
-        if (!io_) return done(remove(id));
-        serial_.run([this, id, done = std::move(done)] {
-            reconcile([this, id, done] {
-                auto req = remove_request_for(id);
-                if (!req) {
-                    done(fail(req.error()));
-                    return serial_.done();
-                }
-                exchange(*req, [this, id, done](util::Result<std::string> reply) {
-                    done(removed(id, std::move(reply)));
-                    serial_.done();
-                });
-            });
-        });
-    }
-
     std::vector<PortStatus> list() const override { return statuses(ports_); }
 
   private:
+    // Each change after a reconcile, if one is due; one at a time (SerialDriver).
+    void start_add(asio::io_context& io, const PortSpec& spec, AddDone done) override {
+        reconcile(io, [this, &io, spec, done] {
+            auto req = add_request_for(spec);
+            if (!req) return done(fail(req.error()));
+            exchange(io, *req, [this, spec, done](util::Result<std::string> reply) {
+                done(added(spec, std::move(reply)));
+            });
+        });
+    }
+    void start_remove(asio::io_context& io, int id, RemoveDone done) override {
+        reconcile(io, [this, &io, id, done] {
+            auto req = remove_request_for(id);
+            if (!req) return done(fail(req.error()));
+            exchange(io, *req, [this, id, done](util::Result<std::string> reply) {
+                done(removed(id, std::move(reply)));
+            });
+        });
+    }
+
     util::Result<std::string> add_request_for(const PortSpec& spec) const {
         RK_TRY(validate_port_spec(spec, ports_));
         return add_request(spec, child_ip_);
@@ -320,10 +278,10 @@ class Slirp4netnsPorts final : public port::Driver {
     // still be carried out: a wedged slirp4netns reads it once it moves again. Before the next
     // change, the helper's list is fetched: forwards we do not know are removed, ports it no
     // longer has are dropped from ours. If that fails too, the next change tries again.
-    void reconcile(std::function<void()> then) {
+    void reconcile(asio::io_context& io, std::function<void()> then) {
         if (!unsure_) return then();
         unsure_ = false; // set again by a failing exchange below
-        exchange(list_request(), [this, then](util::Result<std::string> reply) {
+        exchange(io, list_request(), [this, &io, then](util::Result<std::string> reply) {
             auto ids = reply ? parse_list_reply(*reply) : fail(reply.error());
             if (!ids) {
                 unsure_ = true;
@@ -335,44 +293,41 @@ class Slirp4netnsPorts final : public port::Driver {
             std::vector<int> unknown;
             for (int id : *ids)
                 if (!ports_.count(id)) unknown.push_back(id);
-            remove_unknown(std::move(unknown), then);
+            remove_unknown(io, std::move(unknown), then);
         });
     }
-    void remove_unknown(std::vector<int> ids, std::function<void()> then) {
+    void remove_unknown(asio::io_context& io, std::vector<int> ids, std::function<void()> then) {
         if (ids.empty()) return then();
         int id = ids.back();
         ids.pop_back();
-        exchange(remove_request(id), [this, id, ids, then](util::Result<std::string> reply) {
-            if (reply && parse_plain_reply(*reply))
-                util::log::warn("{}: removed forward {}, which it set up after its deadline",
-                                helper_.name, id);
-            remove_unknown(ids, then);
-        });
+        exchange(io, remove_request(id),
+                 [this, &io, id, ids, then](util::Result<std::string> reply) {
+                     if (reply && parse_plain_reply(*reply))
+                         util::log::warn("{}: removed forward {}, which it set up after its deadline",
+                                         helper_.name, id);
+                     remove_unknown(io, ids, then);
+                 });
     }
 
-    // One exchange on the event loop; `then` gets the reply or the error, on the loop's thread,
-    // unless the driver is gone by then (the loop ending).
-    void exchange(const std::string& request, std::function<void(util::Result<std::string>)> then) {
+    // One exchange on `io`; `then` gets the reply or the error, on the loop's thread, unless
+    // the driver is gone by then (the loop ending).
+    void exchange(asio::io_context& io, const std::string& request,
+                  std::function<void(util::Result<std::string>)> then) {
         if (auto st = check_running(helper_); !st) return then(fail(st.error())); // not sent
-        std::weak_ptr<char> alive = alive_;
-        std::make_shared<AsyncCall>(*io_, helper_, request,
-                                    [this, alive, then = std::move(then)](auto reply) {
-                                        if (alive.expired()) return;
+        std::make_shared<AsyncCall>(io, helper_, request,
+                                    while_alive([this, then = std::move(then)](auto reply) {
                                         if (!reply) unsure_ = true;
                                         then(std::move(reply));
-                                    })
+                                    }))
             ->start(sock_);
     }
 
-    asio::io_context* io_; // null: changes block (no event loop to wait on)
     std::string sock_;
     std::string child_ip_;
     std::string name_;
     Helper helper_;
     std::map<int, PortSpec> ports_;
-    Serial serial_;       // the changes, one at a time (each after a reconcile, if one is due)
     bool unsure_ = false; // a request may have been carried out after we gave up on it
-    std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 } // namespace

@@ -1,4 +1,5 @@
-// Purpose: the builtin driver's host-side sockets: a listener bound with upstream's family
+// Purpose: host-side sockets of the port drivers (the builtin driver listens on them; pesto
+// binds one once to check a port is free): a listener bound with upstream's family
 // rules (Go's net.Listen, spec 7.2; Go's "address already in use" text, the privileged-port
 // hint), and the port a bound socket got (parentPort 0).
 #pragma once
@@ -9,7 +10,7 @@
 
 #include <string>
 
-namespace rk::port::builtin {
+namespace rk::port {
 
 // A non-blocking, close-on-exec socket bound to the spec's parent address and port (listening,
 // for TCP).
@@ -18,4 +19,4 @@ util::Result<util::Fd> make_listener(const PortSpec& spec);
 // The port a bound socket got.
 util::Result<int> local_port(const util::Fd& fd);
 
-} // namespace rk::port::builtin
+} // namespace rk::port

@@ -1,5 +1,5 @@
-// Purpose: the builtin driver's host-side sockets (see listener.hpp).
-#include "port/builtin/listener.hpp"
+// Purpose: host-side sockets of the port drivers (see listener.hpp).
+#include "port/listener.hpp"
 
 #include "sys/fs.hpp"
 #include "sys/sockaddr.hpp"
@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-namespace rk::port::builtin {
+namespace rk::port {
 using util::fail;
 using util::Fd;
 using util::plain_error;
@@ -99,4 +99,4 @@ util::Result<Fd> make_listener(const PortSpec& s) {
     return fd;
 }
 
-} // namespace rk::port::builtin
+} // namespace rk::port
