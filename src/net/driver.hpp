@@ -72,6 +72,10 @@ class Driver {
     virtual util::Error helper_died() { return util::plain_error("network helper died"); }
     // For /v1/info; nullopt for --net=host (upstream omits the object).
     virtual std::optional<DriverInfo> info() const = 0;
+    // The networks (CIDR text) that exist only on the namespace's side of this driver: a
+    // user-mode network, whose gateway and DNS are the helper, not the host. The socket bypass
+    // never takes a connect to them to the host, where they mean something else or nothing.
+    virtual std::vector<std::string> own_networks() const { return {}; }
     // Child half, after configure_child: the nameservers for $STATE_DIR/resolv.conf.
     virtual std::vector<std::string> resolvers() const {
         auto i = info();

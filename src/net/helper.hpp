@@ -66,8 +66,17 @@ class UserModeDriver : public Driver {
     std::optional<DriverInfo> info() const override {
         return DriverInfo{std::string(name()), plan_.dns, plan_.child_ip, false, opts_.ipv6};
     }
+    // The addressing plan's network; with --ipv6, fd00::/64 (libslirp's, for slirp4netns and
+    // the embedded network; pasta and vpnkit override).
+    std::vector<std::string> own_networks() const override {
+        std::vector<std::string> n{ipv4_network()};
+        if (opts_.ipv6) n.push_back("fd00::/64");
+        return n;
+    }
 
   protected:
+    std::string ipv4_network() const { return plan_.network + "/" + std::to_string(plan_.prefix); }
+
     const proto::Options& opts_;
     VirtualNet plan_;
     SupervisedHelper proc_;

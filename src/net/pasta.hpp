@@ -49,6 +49,8 @@ class PastaDriver final : public UserModeDriver {
         : UserModeDriver(opts, std::move(plan)), binary_(std::move(binary)), features_(features) {}
 
     std::string_view name() const override { return "pasta"; }
+    // IPv4 only: with --ipv6 pasta gives the namespace the host's own addresses and routes.
+    std::vector<std::string> own_networks() const override { return {ipv4_network()}; }
     util::Result<std::string> configure_parent(const ChildNetns& ns) override;
     util::Status configure_child(const std::string& payload) override;
 

@@ -30,6 +30,8 @@ class VpnkitDriver final : public UserModeDriver {
         : UserModeDriver(opts, std::move(plan)), binary_(std::move(binary)) {}
 
     std::string_view name() const override { return "vpnkit"; }
+    // 192.168.65.0/24 (vpnkit's fixed network; it has no IPv6 here: --ipv6 is discarded).
+    std::vector<std::string> own_networks() const override { return {ipv4_network()}; }
     util::Result<std::string> configure_parent(const ChildNetns& ns) override;
     util::Status configure_child(const std::string& payload) override;
 

@@ -157,15 +157,11 @@ util::Result<Channel> open_channel(bool wanted) {
     return Channel{Fd(sp[0]), Fd(sp[1])};
 }
 
-// The ranges the bypass never takes: fixed ones, and the user-mode network's CIDR.
+// The ranges the bypass never takes: fixed ones, and the network driver's own networks.
 bypass::Config bypass_config(const proto::Options& opts, const net::Driver& net) {
     std::vector<bypass::Prefix> extra;
-    const std::string_view n = net.name();
-    if (n == "slirp4netns" || n == "pasta" || n == "gvisor-tap-vsock") {
-        if (auto p = bypass::parse_prefix(opts.cidr.empty() ? "10.0.2.0/24" : opts.cidr))
-            extra.push_back(*p);
-        if (opts.ipv6) extra.push_back(*bypass::parse_prefix("fd00::/64"));
-    }
+    for (const auto& n : net.own_networks())
+        if (auto p = bypass::parse_prefix(n)) extra.push_back(*p);
     return {bypass::never_ranges(extra), opts.disable_host_loopback};
 }
 
