@@ -16,13 +16,8 @@ using util::plain_error;
 namespace {
 
 std::string cgroup2_mountpoint() {
-    auto mi = sys::read_file("/proc/self/mountinfo");
-    if (!mi) return {};
-    for (auto line : util::split(*mi, '\n')) {
-        auto f = util::fields(line);
-        for (size_t i = 6; i + 1 < f.size(); ++i)
-            if (f[i] == "-" && f[i + 1] == "cgroup2") return std::string(f[4]);
-    }
+    for (const auto& m : sys::own_mounts())
+        if (m.fstype == "cgroup2") return m.mountpoint;
     return {};
 }
 

@@ -126,16 +126,12 @@ util::Status check_kernel_features() {
 }
 
 bool root_is_shared() {
-    auto mi = sys::read_file("/proc/self/mountinfo");
-    if (!mi) return false;
     bool shared = false;
-    for (auto line : util::split(*mi, '\n')) {
-        auto f = util::fields(line);
-        // fields: id parent major:minor root mountpoint options [optional...] - fstype ...
-        if (f.size() < 7 || f[4] != "/") continue;
+    for (const auto& m : sys::own_mounts()) {
+        if (m.mountpoint != "/") continue;
         shared = false; // the last mount on "/" is the visible one
-        for (size_t i = 6; i < f.size() && f[i] != "-"; ++i)
-            if (util::starts_with(f[i], "shared:")) shared = true;
+        for (const auto& o : m.optional)
+            if (util::starts_with(o, "shared:")) shared = true;
     }
     return shared;
 }

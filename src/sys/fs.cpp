@@ -70,6 +70,28 @@ std::optional<std::string> find_in_path(const std::string& name) {
     return std::nullopt;
 }
 
+std::vector<Mount> parse_mountinfo(std::string_view text) {
+    std::vector<Mount> out;
+    for (auto line : util::split(text, '\n')) {
+        auto f = util::fields(line);
+        // id parent major:minor root mountpoint options [optional...] - fstype source super
+        if (f.size() < 9) continue;
+        Mount m{std::string(f[4]), {}, {}};
+        size_t i = 6;
+        for (; i < f.size() && f[i] != "-"; ++i)
+            m.optional.emplace_back(f[i]);
+        if (i + 1 >= f.size()) continue; // no separator, or nothing after it
+        m.fstype = std::string(f[i + 1]);
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+std::vector<Mount> own_mounts() {
+    auto mi = read_file("/proc/self/mountinfo");
+    return mi ? parse_mountinfo(*mi) : std::vector<Mount>{};
+}
+
 std::string clean_path(const std::string& path) {
     bool abs = !path.empty() && path[0] == '/';
     std::vector<std::string_view> parts;

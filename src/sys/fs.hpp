@@ -5,7 +5,9 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
+#include <vector>
 
 namespace rk::sys {
 
@@ -23,6 +25,20 @@ std::optional<std::string> find_in_path(const std::string& name);
 // Where an installed document of ours is: <prefix>/share/doc/rootlesskit-cpp/<name>, found from
 // this executable's own directory (<prefix>/bin); the source-tree name when not installed.
 std::string doc_path(const std::string& name);
+
+// One line of /proc/self/mountinfo: where it is mounted, its optional fields ("shared:1",
+// "master:2"), its file system type. Mount points are as the kernel writes them (octal escapes
+// such as "\040" for a space kept).
+struct Mount {
+    std::string mountpoint;
+    std::vector<std::string> optional;
+    std::string fstype;
+};
+// The lines of a mountinfo text, in order (a later mount on the same point hides an earlier
+// one); malformed lines are skipped.
+std::vector<Mount> parse_mountinfo(std::string_view text);
+// This process's mounts (/proc/self/mountinfo); empty if it cannot be read.
+std::vector<Mount> own_mounts();
 
 // Makes a path absolute against the current directory and cleans "." / ".." / "//".
 std::string absolute_clean(const std::string& path);

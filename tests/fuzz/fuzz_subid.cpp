@@ -1,7 +1,9 @@
 // Purpose: fuzz the /etc/subuid and getsubids parsers, the free-range search over the same text,
-// and the ID-map construction on their output.
+// and the ID-map construction on their output; and the other /proc-style table start-up reads,
+// mountinfo (sys::parse_mountinfo).
 #include "parent/idmap.hpp"
 #include "parent/subid.hpp"
+#include "sys/fs.hpp"
 
 #include <cstdint>
 #include <string_view>
@@ -17,5 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         rk::parent::merge_unique(merged, g->ranges);
         (void)rk::parent::idmap_args(rk::parent::IdKind::Gid, user.gid, merged, user.name);
     }
+    for (const auto& m : rk::sys::parse_mountinfo(in))
+        if (m.mountpoint.empty() || m.fstype.empty()) __builtin_trap();
     return 0;
 }
