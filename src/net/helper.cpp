@@ -1,6 +1,7 @@
 // Purpose: supervised network helper processes (see helper.hpp).
 #include "net/helper.hpp"
 
+#include "sys/fs.hpp"
 #include "sys/process.hpp"
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
@@ -12,7 +13,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -38,6 +38,28 @@ int reap(SupervisedHelper& h) {
 
 } // namespace
 
+util::Result<std::string> find_helper_binary(const std::string& tool, const std::string& value,
+                                             const std::string& install,
+                                             const std::string& otherwise) {
+    if (auto path = sys::find_in_path(value)) return *path;
+    const std::string flag = "--" + tool + "-binary";
+    if (value.find('/') != std::string::npos)
+        return fail(plain_error(
+            fmt::format("{} binary \"{}\" (given with {}) is not an executable file", tool,
+                        value, flag),
+            fmt::format("give {} the path of an installed {}, or leave it out to use {} from "
+                        "$PATH{}",
+                        flag, tool, tool, otherwise.empty() ? "" : ", " + otherwise)));
+    if (value != tool)
+        return fail(plain_error(
+            fmt::format("{} binary \"{}\" (given with {}) not found in $PATH", tool, value, flag),
+            fmt::format("give {} a full path, or leave it out to use {}{}", flag, tool,
+                        otherwise.empty() ? "" : ", " + otherwise)));
+    return fail(plain_error(fmt::format("{} binary \"{}\" not found in $PATH", tool, value),
+                            fmt::format("{}, set {}{}", install, flag,
+                                        otherwise.empty() ? "" : ", " + otherwise)));
+}
+
 util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::string> argv,
                                             std::vector<int> fds) {
     util::log::debug("starting {}", fmt::join(argv, " "));
@@ -49,12 +71,9 @@ util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::s
     for (auto& s : argv)
         cargv.push_back(s.data());
     cargv.push_back(nullptr);
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
+    pid_t pid = sys::fork_bound_to_parent();
     if (pid < 0) return fail(util::sys_error("fork"));
     if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
         sys::reset_signals_for_exec();
         ::dup2(devnull.get(), 0);
         ::dup2(out_w.get(), 1);

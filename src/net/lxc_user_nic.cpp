@@ -25,7 +25,6 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -53,13 +52,10 @@ class NetnsHolder {
         int ready[2];
         if (::pipe2(ready, O_CLOEXEC) != 0) return fail(util::sys_error("pipe2"));
         util::Fd ready_r(ready[0]), ready_w(ready[1]);
-        pid_t parent = ::getpid();
-        pid_t pid = ::fork();
+        pid_t pid = sys::fork_bound_to_parent();
         if (pid < 0) return fail(util::sys_error("fork"));
         if (pid == 0) {
             // Only syscalls from here: the parent may have other threads.
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (::getppid() != parent) ::_exit(1);
             char ok = 1;
             if (::setns(userns.get(), CLONE_NEWUSER) != 0 ||
                 ::setns(netns.get(), CLONE_NEWNET) != 0)

@@ -8,7 +8,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fmt/format.h>
+#include <csignal>
 #include <spawn.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 extern char** environ;
@@ -86,6 +89,15 @@ std::string describe_wait_status(int status) {
         return s;
     }
     return fmt::format("wait status {:#x}", status);
+}
+
+pid_t fork_bound_to_parent() {
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127); // it died before the line above took effect
+    return 0;
 }
 
 void kill_and_reap(pid_t pid) {

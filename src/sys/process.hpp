@@ -43,6 +43,11 @@ struct ProcStat {
 };
 std::optional<ProcStat> read_proc_stat(pid_t pid);
 
+// fork(), with the child bound to the caller's life: it gets SIGKILL when the calling process
+// dies (PR_SET_PDEATHSIG) and _exit(127)s at once if that already happened. In the child, only
+// async-signal-safe calls may follow (the parent may have other threads). Returns like fork.
+pid_t fork_bound_to_parent();
+
 // Kills (SIGKILL) and reaps a child; for error paths.
 void kill_and_reap(pid_t pid);
 
