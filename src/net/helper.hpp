@@ -23,6 +23,15 @@ struct SupervisedHelper {
     util::Fd output;
 };
 
+// The helper program named by --<tool>-binary (`value`): a name is looked up in $PATH, a path
+// must be an executable file. The error says which of the two failed and how to fix it: the
+// default name not in $PATH -> `install` (e.g. "install it (apt-get install passt)"), a name or
+// path the user gave -> what to give instead; `otherwise` (e.g. "or use --net=slirp4netns")
+// ends either hint.
+util::Result<std::string> find_helper_binary(const std::string& tool, const std::string& value,
+                                             const std::string& install,
+                                             const std::string& otherwise);
+
 // The last non-empty line of a helper's output, for error messages.
 std::string last_output_line(const std::string& output);
 

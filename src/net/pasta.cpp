@@ -75,14 +75,12 @@ bool no_ns_to_host_forwarding(bool disable_host_loopback, bool implicit_ports,
 }
 
 util::Result<PastaProbe> probe_pasta(const proto::Options& opts) {
-    auto path = sys::find_in_path(opts.pasta_binary);
-    if (!path)
-        return fail(plain_error(
-            fmt::format("pasta binary \"{}\" not found in $PATH", opts.pasta_binary),
-            "install it (apt-get install passt), set --pasta-binary, or use --net=slirp4netns"));
+    auto path = RK_TRY(find_helper_binary("pasta", opts.pasta_binary,
+                                          "install it (apt-get install passt)",
+                                          "or use --net=slirp4netns"));
     // Both probes at once: start-up waits for one exec, not two.
-    auto h = RK_TRY(sys::spawn_helper({*path, "--help"}));
-    auto probe = RK_TRY(sys::spawn_helper({*path, "--host-lo-to-ns-lo", "--version"}));
+    auto h = RK_TRY(sys::spawn_helper({path, "--help"}));
+    auto probe = RK_TRY(sys::spawn_helper({path, "--host-lo-to-ns-lo", "--version"}));
     auto help = RK_TRY(sys::finish_helper(h));
     bool host_lo_to_ns_lo = RK_TRY(sys::finish_helper(probe)).ok();
     PastaFeatures f = parse_pasta_help(help.output);
@@ -91,24 +89,24 @@ util::Result<PastaProbe> probe_pasta(const proto::Options& opts) {
         // Some builds lose the end of --help when it goes to a pipe (Debian 13's passt
         // 2025_05_03 exits without flushing stdout at 4 KiB): ask for the flags themselves,
         // with --version last (pasta exits there once the flags before it were accepted).
-        auto flags = RK_TRY(sys::spawn_helper({*path, "--config-net", "--no-map-gw", "--ipv4-only",
+        auto flags = RK_TRY(sys::spawn_helper({path, "--config-net", "--no-map-gw", "--ipv4-only",
                                                "--dns-forward=10.0.2.3", "--version"}));
         if (RK_TRY(sys::finish_helper(flags)).ok())
             f.config_net = f.dns_forward = f.no_map_gw = f.ipv4_only = true;
     }
     if (!f.config_net)
-        return fail(plain_error(fmt::format("{} does not support --config-net", *path),
+        return fail(plain_error(fmt::format("{} does not support --config-net", path),
                                 "install a newer passt (2023 or later)"));
     if (!f.dns_forward || !f.no_map_gw || !f.ipv4_only)
         return fail(
-            plain_error(fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", *path),
+            plain_error(fmt::format("{} lacks --dns-forward, --no-map-gw or --ipv4-only", path),
                         "install a newer passt"));
     // (the pesto client itself is the port driver's check: port/registry)
     if (opts.port_driver == "pesto" && !f.conf_path)
         return fail(plain_error(
-            fmt::format("{} has no control socket (-c), which --port-driver=pesto needs", *path),
+            fmt::format("{} has no control socket (-c), which --port-driver=pesto needs", path),
             "install passt 2026_05_07 or newer, or use --port-driver=implicit"));
-    return PastaProbe{*path, f};
+    return PastaProbe{path, f};
 }
 
 std::string pasta_control_socket(const std::string& state_dir) {

@@ -42,21 +42,18 @@ struct Resolved {
 };
 
 util::Result<Resolved> probe(const proto::Options& opts) {
-    auto path = sys::find_in_path(opts.slirp4netns_binary);
-    if (!path)
-        return fail(plain_error(
-            fmt::format("slirp4netns binary \"{}\" not found in $PATH", opts.slirp4netns_binary),
-            "install it (apt-get install slirp4netns), set --slirp4netns-binary, or use "
-            "--net=none or --net=host"));
-    auto h = RK_TRY(sys::spawn_helper({*path, "--help"}));
+    auto path = RK_TRY(find_helper_binary("slirp4netns", opts.slirp4netns_binary,
+                                          "install it (apt-get install slirp4netns)",
+                                          "or use --net=pasta or --net=gvisor-tap-vsock"));
+    auto h = RK_TRY(sys::spawn_helper({path, "--help"}));
     auto r = RK_TRY(sys::finish_helper(h));
     if (!r.ok())
-        return fail(plain_error(fmt::format("\"{} --help\" failed ({}): {}", *path,
+        return fail(plain_error(fmt::format("\"{} --help\" failed ({}): {}", path,
                                             sys::describe_wait_status(r.status),
                                             last_output_line(r.output))));
-    Resolved res{*path, parse_slirp4netns_help(r.output)};
+    Resolved res{path, parse_slirp4netns_help(r.output)};
     if (!res.features.netns_type)
-        return fail(plain_error(fmt::format("{} seems older than v0.4.0", *path),
+        return fail(plain_error(fmt::format("{} seems older than v0.4.0", path),
                                 "install slirp4netns v0.4.0 or later"));
     return res;
 }

@@ -188,12 +188,10 @@ util::Result<std::unique_ptr<Driver>> make_vpnkit_driver(const proto::Options& o
         util::log::warn("vpnkit is known to work only with MTU 1500 (got {}; 16425 and above "
                         "break)",
                         opts.mtu);
-    auto path = sys::find_in_path(opts.vpnkit_binary);
-    if (!path)
-        return fail(plain_error(
-            fmt::format("vpnkit binary \"{}\" not found in $PATH", opts.vpnkit_binary),
-            "vpnkit is not packaged by Debian: build it from github.com/moby/vpnkit and set "
-            "--vpnkit-binary, or use --net=slirp4netns or --net=pasta"));
+    auto path = RK_TRY(find_helper_binary(
+        "vpnkit", opts.vpnkit_binary,
+        "vpnkit is not packaged by Debian: build it from github.com/moby/vpnkit",
+        "or use --net=slirp4netns or --net=pasta"));
     VirtualNet plan;
     plan.ifname = opts.ifname.empty() ? "tap0" : opts.ifname;
     plan.mtu = opts.mtu > 0 ? static_cast<unsigned>(opts.mtu) : 1500;
@@ -201,7 +199,7 @@ util::Result<std::unique_ptr<Driver>> make_vpnkit_driver(const proto::Options& o
     plan.prefix = 24;
     plan.gateway = kGateway;
     plan.dns = {kGateway};
-    return std::unique_ptr<Driver>(new VpnkitDriver(opts, std::move(plan), *path));
+    return std::unique_ptr<Driver>(new VpnkitDriver(opts, std::move(plan), path));
 }
 
 util::Result<std::string> VpnkitDriver::configure_parent(const ChildNetns& ns) {

@@ -64,6 +64,26 @@ assert_suggests_free_range() {
     [ ! -e "$T/sd" ]
 }
 
+@test "a helper binary: the default missing, a name or a path given with --*-binary - each its own fix" {
+    # the default name, not in $PATH: install it
+    mkdir "$T/bin"
+    ln -s /bin/sh "$T/bin/sh"
+    ln -s /usr/bin/newuidmap /usr/bin/newgidmap "$T/bin/"
+    RK_PATH="$T/bin" run rk --net=slirp4netns --disable-host-loopback true
+    assert_clean_failure 'slirp4netns binary "slirp4netns" not found in $PATH'
+    assert_output --partial 'apt-get install slirp4netns'
+    # a path given with the flag: no "set --slirp4netns-binary" to someone who set it
+    run rk --net=slirp4netns --slirp4netns-binary=/nonexistent/slirp4netns --disable-host-loopback true
+    assert_clean_failure 'slirp4netns binary "/nonexistent/slirp4netns" (given with --slirp4netns-binary) is not an executable file'
+    refute_output --partial 'set --slirp4netns-binary'
+    # a name given with the flag, not in $PATH
+    run rk --net=pasta --pasta-binary=no-such-pasta --disable-host-loopback true
+    assert_clean_failure 'pasta binary "no-such-pasta" (given with --pasta-binary) not found in $PATH'
+    assert_output --partial 'give --pasta-binary a full path'
+    run rk --net=vpnkit --vpnkit-binary="$T" --disable-host-loopback true
+    assert_clean_failure "vpnkit binary \"$T\" (given with --vpnkit-binary) is not an executable file"
+}
+
 @test "newuidmap missing from PATH" {
     mkdir "$T/bin"
     ln -s /bin/sh "$T/bin/sh"
