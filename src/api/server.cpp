@@ -241,7 +241,7 @@ void Session::drain() {
     stream_.expires_after(std::chrono::seconds(2));
     stream_.async_read_some(asio::buffer(scratch_),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
-                                self->drained_ += n;
+                                if (!ec) self->drained_ += n;
                                 if (ec || self->drained_ > (4u << 20)) {
                                     self->server_.forget(self.get());
                                     return;

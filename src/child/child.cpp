@@ -324,6 +324,8 @@ int main(const proto::Options& opts, const proto::ChildStartup& st, net::Driver&
         Fd home(netns ? ::fcntl(netns.get(), F_DUPFD_CLOEXEC, 0) : -1);
         Fd chan(::fcntl(st.bypass_fd, F_DUPFD_CLOEXEC, 0));
         if (s && !chan) s = fail(util::sys_error("socket bypass: dup of the channel"));
+        if (s && netns && !home)
+            s = fail(util::sys_error("socket bypass: dup of the detached network namespace"));
         if (s)
             s = util::start_detached("the socket bypass",
                                      [chan = std::move(chan), home = std::move(home)]() mutable {
@@ -338,14 +340,14 @@ int main(const proto::Options& opts, const proto::ChildStartup& st, net::Driver&
         // The port driver's child half (builtin: the dialer, connecting inside our network
         // namespace for the parent). A thread, so that the supervisor loop below stays as it
         // is; with --detach-netns the thread joins the detached namespace and serves there.
-        int ns_fd = netns.release();
-        auto serve = [ports, ns = ns_fd] {
-            if (ns >= 0 && ::setns(ns, CLONE_NEWNET) != 0) {
+        // The thread owns the namespace fd: closed however it ends (or if it never starts).
+        auto serve = [ports, ns = std::move(netns)]() mutable {
+            if (ns && ::setns(ns.get(), CLONE_NEWNET) != 0) {
                 log::error("the port driver cannot join the detached network namespace: {}",
                            std::strerror(errno));
                 return;
             }
-            if (ns >= 0) ::close(ns);
+            ns.reset();
             ports->serve();
         };
         if (auto s = util::start_detached("the port driver", std::move(serve)); !s) {

@@ -85,10 +85,12 @@ util::Status write_idmaps(pid_t child, const std::vector<std::string>& uid_args,
     };
     auto uh = RK_TRY(sys::spawn_helper(argv("newuidmap", uid_args)));
     auto gh = sys::spawn_helper(argv("newgidmap", gid_args));
-    auto ur = sys::finish_helper(uh);
+    auto ur = sys::finish_helper(uh); // reaped before any way out below
     if (!gh) return fail(gh.error());
-    auto gr = RK_TRY(sys::finish_helper(*gh));
-    for (auto [h, r] : {std::pair{&uh, &ur.value()}, std::pair{&*gh, &gr}}) {
+    auto gr = sys::finish_helper(*gh);
+    if (!ur) return fail(ur.error());
+    if (!gr) return fail(gr.error());
+    for (auto [h, r] : {std::pair{&uh, &*ur}, std::pair{&*gh, &*gr}}) {
         if (r->ok()) continue;
         std::vector<std::string> shown(h->argv.begin() + 2, h->argv.end());
         auto e = util::plain_error(fmt::format(
