@@ -83,9 +83,8 @@ util::Status setup(const proto::Options& opts, const proto::ChildStartup& st, ne
     const bool detached = netns.get() >= 0;
     // A detached namespace is not the target's: /sys and /etc stay as they are.
     if (driver.virtual_nic() && !detached) remount_sys();
-    RK_TRY_CTX(
-        sys::run_in_netns(netns.get(), [&] { return driver.configure_child(net.payload); }),
-        "failed to set up the network");
+    RK_TRY_CTX(sys::run_in_netns(netns.get(), [&] { return driver.configure_child(net.payload); }),
+               "failed to set up the network");
     if (driver.virtual_nic()) {
         bool etc_copied_up = std::any_of(opts.copy_up.begin(), opts.copy_up.end(),
                                          [](auto& d) { return sys::clean_path(d) == "/etc"; });

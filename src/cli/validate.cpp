@@ -41,12 +41,9 @@ util::Status validate_cidr(const std::string& cidr) {
 
 } // namespace
 
-util::Status validate(proto::Options& o) {
-    if (o.command.empty())
-        return fail(
-            plain_error("no command specified", "usage: rootlesskit [flags] COMMAND [ARGS...]"));
+namespace {
 
-    // Network.
+util::Status validate_network(const proto::Options& o) {
     const auto& nets = net::driver_names();
     if (std::find(nets.begin(), nets.end(), o.net) == nets.end())
         return fail(plain_error("unknown network mode: " + o.net,
@@ -55,7 +52,7 @@ util::Status validate(proto::Options& o) {
     if (o.mtu < 0 || o.mtu > 65521)
         return fail(plain_error(fmt::format("mtu must be <= 65521, got {}", o.mtu),
                                 "use --mtu=0 for the driver's default, or a value up to 65521"));
-    bool hostlike = o.net == "host" || o.net == "none";
+    const bool hostlike = o.net == "host" || o.net == "none";
     if (!o.cidr.empty()) {
         if (!one_of(o.net, {"pasta", "slirp4netns", "gvisor-tap-vsock", "auto"}))
             return fail(plain_error("custom cidr is not supported for --net=" + o.net,
@@ -83,31 +80,52 @@ util::Status validate(proto::Options& o) {
     else if (!hostlike && !o.disable_host_loopback)
         util::log::warn("specifying --disable-host-loopback is highly recommended to prohibit "
                         "connecting to 127.0.0.1:* on the host namespace");
+    return {};
+}
 
-    // Port driver (upstream's combination rules, then what this build implements).
+// Port driver x network combinations, in upstream's order; the first broken one is the error.
+struct PairRule {
+    bool (*broken)(const proto::Options&);
+    const char* message;
+    const char* fix;
+};
+constexpr PairRule kPortNetRules[] = {
+    {[](const proto::Options& o) {
+         return o.net == "pasta" && !one_of(o.port_driver, {"none", "implicit", "pesto"});
+     },
+     "network \"pasta\" requires port driver \"none\", \"implicit\" or \"pesto\"", ""},
+    {[](const proto::Options& o) { return o.port_driver == "pesto" && o.net != "pasta"; },
+     "port driver requires pasta network", "add --net=pasta"},
+    {[](const proto::Options& o) {
+         return o.net == "none" && !one_of(o.port_driver, {"none", "builtin"});
+     },
+     "network \"none\" requires port driver \"none\" or \"builtin\"", ""},
+    {[](const proto::Options& o) {
+         return o.port_driver == "implicit" && !one_of(o.net, {"pasta", "auto"});
+     },
+     "port driver requires pasta network", "add --net=pasta"},
+    {[](const proto::Options& o) {
+         return o.port_driver == "slirp4netns" && o.net != "slirp4netns";
+     },
+     "port driver requires slirp4netns network", "add --net=slirp4netns"},
+    {[](const proto::Options& o) {
+         return o.port_driver == "gvisor-tap-vsock" && !one_of(o.net, {"gvisor-tap-vsock", "auto"});
+     },
+     "port driver requires gvisor-tap-vsock network", "add --net=gvisor-tap-vsock"},
+    {[](const proto::Options& o) {
+         return one_of(o.port_driver, {"builtin", "gvisor-tap-vsock"}) && o.net == "host";
+     },
+     "port driver requires non-host network", "add --net=none (or another network driver)"},
+};
+
+util::Status validate_ports(const proto::Options& o) {
     if (!one_of(o.port_driver,
                 {"none", "implicit", "builtin", "slirp4netns", "gvisor-tap-vsock", "pesto"}))
         return fail(plain_error("unknown port driver: " + o.port_driver,
                                 "use one of none, implicit, builtin, slirp4netns, "
                                 "gvisor-tap-vsock, pesto"));
-    if (o.net == "pasta" && !one_of(o.port_driver, {"none", "implicit", "pesto"}))
-        return fail(plain_error(
-            "network \"pasta\" requires port driver \"none\", \"implicit\" or \"pesto\""));
-    if (o.port_driver == "pesto" && o.net != "pasta")
-        return fail(plain_error("port driver requires pasta network", "add --net=pasta"));
-    if (o.net == "none" && !one_of(o.port_driver, {"none", "builtin"}))
-        return fail(plain_error("network \"none\" requires port driver \"none\" or \"builtin\""));
-    if (o.port_driver == "implicit" && !one_of(o.net, {"pasta", "auto"}))
-        return fail(plain_error("port driver requires pasta network", "add --net=pasta"));
-    if (o.port_driver == "slirp4netns" && o.net != "slirp4netns")
-        return fail(
-            plain_error("port driver requires slirp4netns network", "add --net=slirp4netns"));
-    if (o.port_driver == "gvisor-tap-vsock" && !one_of(o.net, {"gvisor-tap-vsock", "auto"}))
-        return fail(plain_error("port driver requires gvisor-tap-vsock network",
-                                "add --net=gvisor-tap-vsock"));
-    if (one_of(o.port_driver, {"builtin", "gvisor-tap-vsock"}) && o.net == "host")
-        return fail(plain_error("port driver requires non-host network",
-                                "add --net=none (or another network driver)"));
+    for (const auto& rule : kPortNetRules)
+        if (rule.broken(o)) return fail(plain_error(rule.message, rule.fix));
     if (!one_of(o.source_ip_transparent_backend, {"auto", "nft", "iptables"}))
         return fail(plain_error("unknown --source-ip-transparent-backend: " +
                                     o.source_ip_transparent_backend,
@@ -127,8 +145,10 @@ util::Status validate(proto::Options& o) {
                    "invalid -p " + p);
         seen.emplace(static_cast<int>(seen.size()) + 1, spec);
     }
+    return {};
+}
 
-    // Process.
+util::Status validate_process(const proto::Options& o) {
     if (!one_of(o.reaper, {"auto", "true", "false"}))
         return fail(plain_error("unknown reaper mode: " + o.reaper, "use auto, true or false"));
     if (o.reaper == "true" && !o.pidns)
@@ -146,8 +166,10 @@ util::Status validate(proto::Options& o) {
         return fail(plain_error(
             fmt::format("failed to setup UID/GID map: unknown subid source \"{}\"", o.subid_source),
             "use --subid-source=auto, dynamic or static"));
+    return {};
+}
 
-    // Mount.
+util::Status validate_mounts(const proto::Options& o) {
     if (o.copy_up_mode != "tmpfs+symlink")
         return fail(plain_error("unknown copy-up mode: " + o.copy_up_mode,
                                 "the only mode is tmpfs+symlink"));
@@ -168,6 +190,20 @@ util::Status validate(proto::Options& o) {
         if (d.find_first_not_of('/') == std::string::npos)
             return fail(plain_error("/ cannot be copied up", "copy up sub-directories instead"));
     }
+    return {};
+}
+
+} // namespace
+
+// Upstream's order: the command, network flags, the port driver, process and mount options.
+util::Status validate(proto::Options& o) {
+    if (o.command.empty())
+        return fail(
+            plain_error("no command specified", "usage: rootlesskit [flags] COMMAND [ARGS...]"));
+    RK_TRY(validate_network(o));
+    RK_TRY(validate_ports(o));
+    RK_TRY(validate_process(o));
+    RK_TRY(validate_mounts(o));
     return {};
 }
 

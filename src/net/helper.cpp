@@ -45,8 +45,8 @@ util::Result<std::string> find_helper_binary(const std::string& tool, const std:
     const std::string flag = "--" + tool + "-binary";
     if (value.find('/') != std::string::npos)
         return fail(plain_error(
-            fmt::format("{} binary \"{}\" (given with {}) is not an executable file", tool,
-                        value, flag),
+            fmt::format("{} binary \"{}\" (given with {}) is not an executable file", tool, value,
+                        flag),
             fmt::format("give {} the path of an installed {}, or leave it out to use {} from "
                         "$PATH{}",
                         flag, tool, tool, otherwise.empty() ? "" : ", " + otherwise)));
@@ -55,9 +55,9 @@ util::Result<std::string> find_helper_binary(const std::string& tool, const std:
             fmt::format("{} binary \"{}\" (given with {}) not found in $PATH", tool, value, flag),
             fmt::format("give {} a full path, or leave it out to use {}{}", flag, tool,
                         otherwise.empty() ? "" : ", " + otherwise)));
-    return fail(plain_error(fmt::format("{} binary \"{}\" not found in $PATH", tool, value),
-                            fmt::format("{}, set {}{}", install, flag,
-                                        otherwise.empty() ? "" : ", " + otherwise)));
+    return fail(plain_error(
+        fmt::format("{} binary \"{}\" not found in $PATH", tool, value),
+        fmt::format("{}, set {}{}", install, flag, otherwise.empty() ? "" : ", " + otherwise)));
 }
 
 util::Result<SupervisedHelper> start_helper(std::string name, std::vector<std::string> argv,

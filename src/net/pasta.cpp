@@ -75,9 +75,9 @@ bool no_ns_to_host_forwarding(bool disable_host_loopback, bool implicit_ports,
 }
 
 util::Result<PastaProbe> probe_pasta(const proto::Options& opts) {
-    auto path = RK_TRY(find_helper_binary("pasta", opts.pasta_binary,
-                                          "install it (apt-get install passt)",
-                                          "or use --net=slirp4netns"));
+    auto path =
+        RK_TRY(find_helper_binary("pasta", opts.pasta_binary, "install it (apt-get install passt)",
+                                  "or use --net=slirp4netns"));
     // Both probes at once: start-up waits for one exec, not two.
     auto h = RK_TRY(sys::spawn_helper({path, "--help"}));
     auto probe = RK_TRY(sys::spawn_helper({path, "--host-lo-to-ns-lo", "--version"}));

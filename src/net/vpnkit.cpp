@@ -188,10 +188,10 @@ util::Result<std::unique_ptr<Driver>> make_vpnkit_driver(const proto::Options& o
         util::log::warn("vpnkit is known to work only with MTU 1500 (got {}; 16425 and above "
                         "break)",
                         opts.mtu);
-    auto path = RK_TRY(find_helper_binary(
-        "vpnkit", opts.vpnkit_binary,
-        "vpnkit is not packaged by Debian: build it from github.com/moby/vpnkit",
-        "or use --net=slirp4netns or --net=pasta"));
+    auto path = RK_TRY(
+        find_helper_binary("vpnkit", opts.vpnkit_binary,
+                           "vpnkit is not packaged by Debian: build it from github.com/moby/vpnkit",
+                           "or use --net=slirp4netns or --net=pasta"));
     VirtualNet plan;
     plan.ifname = opts.ifname.empty() ? "tap0" : opts.ifname;
     plan.mtu = opts.mtu > 0 ? static_cast<unsigned>(opts.mtu) : 1500;

@@ -48,126 +48,129 @@ int usage_error(const std::string& what) {
     return 2;
 }
 
-} // namespace
-
-int run(int argc, char** argv) {
+// What the command line said: the subcommand CLI11 parsed, its options, and what followed
+// the first "--" (the daemon's arguments for install, the command for nsenter).
+struct CommandLine {
     CLI::App app{"rootless-setuptool (rootlesskit-cpp): check the prerequisites of rootless "
                  "mode, install daemons as systemd user services under rootlesskit, and enter "
                  "their namespaces.",
                  "rootless-setuptool"};
+    CLI::App* check = nullptr;
+    CLI::App* install = nullptr;
+    CLI::App* uninstall = nullptr;
+    CLI::App* nsenter = nullptr;
+    bool json = false;
+    std::string data_dir, exec_line, flags_line, state_dir;
+    InstallOptions io;
+    bool has_trailing = false; // a "--" was given
+    std::vector<std::string> trailing;
+};
+
+void add_service_options(CommandLine& c, CLI::App* sc, bool installing) {
+    sc->add_option("daemon", c.io.plan.daemon,
+                   "dockerd, containerd or buildkitd (daemon arguments go after --)");
+    sc->add_option("--exec", c.exec_line,
+                   "Any other daemon: its command line (split on spaces), with --name");
+    sc->add_option("--name", c.io.plan.name,
+                   "Unit name for --exec (default: the command's base name)");
+    sc->add_flag("--write-unit-only", c.io.write_unit_only,
+                 installing ? "Write the unit without a systemd session; start nothing"
+                            : "Remove the unit file without calling systemctl");
+    sc->add_flag("--force", c.io.force,
+                 "Replace or remove a unit rootless-setuptool did not write");
+    if (installing)
+        sc->add_option(
+            "--rootlesskit-flags", c.flags_line,
+            "Extra rootlesskit flags (split on spaces), e.g. \"-p 0.0.0.0:2376:2376/tcp\"");
+}
+
+void define_commands(CommandLine& c) {
+    auto& app = c.app;
     app.require_subcommand(1);
     app.set_version_flag("-v,--version",
                          std::string("rootless-setuptool version ") + RK_VERSION_STRING);
+    c.check = app.add_subcommand("check", "Check every prerequisite; exit 0 when rootless "
+                                          "mode will work, 1 when it will not");
+    c.check->add_flag("--json", c.json, "Print the findings as one JSON document");
+    c.check->add_option("--data-dir", c.data_dir,
+                        "Where the daemon's data will live (default: $XDG_DATA_HOME or "
+                        "~/.local/share)");
+    c.install = app.add_subcommand("install", "Install DAEMON as a systemd user service under "
+                                              "rootlesskit");
+    add_service_options(c, c.install, true);
+    c.uninstall = app.add_subcommand("uninstall", "Stop DAEMON's service and remove its unit "
+                                                  "(its data is left alone)");
+    add_service_options(c, c.uninstall, false);
+    c.nsenter = app.add_subcommand("nsenter", "Run a command inside the user, mount and network "
+                                              "namespaces of a running instance");
+    c.nsenter->add_option("--state-dir", c.state_dir,
+                          "The instance's state dir (default: $ROOTLESSKIT_STATE_DIR, or the one "
+                          "running daemon)");
+    c.nsenter->prefix_command();
+}
 
-    bool json = false;
-    std::string data_dir;
-    auto* check = app.add_subcommand("check", "Check every prerequisite; exit 0 when rootless "
-                                              "mode will work, 1 when it will not");
-    check->add_flag("--json", json, "Print the findings as one JSON document");
-    check->add_option("--data-dir", data_dir,
-                      "Where the daemon's data will live (default: $XDG_DATA_HOME or "
-                      "~/.local/share)");
-
-    InstallOptions io;
-    std::string exec_line, flags_line;
-    auto add_service_options = [&](CLI::App* sc, bool installing) {
-        sc->add_option("daemon", io.plan.daemon,
-                       "dockerd, containerd or buildkitd (daemon arguments go after --)");
-        sc->add_option("--exec", exec_line,
-                       "Any other daemon: its command line (split on spaces), with --name");
-        sc->add_option("--name", io.plan.name,
-                       "Unit name for --exec (default: the command's "
-                       "base name)");
-        sc->add_flag("--write-unit-only", io.write_unit_only,
-                     installing ? "Write the unit without a systemd session; start nothing"
-                                : "Remove the unit file without calling systemctl");
-        sc->add_flag("--force", io.force,
-                     "Replace or remove a unit rootless-setuptool did not "
-                     "write");
-        if (installing) {
-            sc->add_option("--rootlesskit-flags", flags_line,
-                           "Extra rootlesskit flags (split on spaces), e.g. \"-p "
-                           "0.0.0.0:2376:2376/tcp\"");
-        }
-    };
-    auto* install_cmd = app.add_subcommand("install", "Install DAEMON as a systemd user "
-                                                      "service under rootlesskit");
-    add_service_options(install_cmd, true);
-    auto* uninstall_cmd = app.add_subcommand("uninstall", "Stop DAEMON's service and remove its "
-                                                          "unit (its data is left alone)");
-    add_service_options(uninstall_cmd, false);
-
-    NsenterOptions no;
-    std::string state_dir;
-    auto* ns = app.add_subcommand("nsenter", "Run a command inside the user, mount and network "
-                                             "namespaces of a running instance");
-    ns->add_option("--state-dir", state_dir,
-                   "The instance's state dir (default: "
-                   "$ROOTLESSKIT_STATE_DIR, or the one running daemon)");
-    ns->prefix_command();
-
-    // Everything after the first "--" belongs to the daemon (install) or is the command
-    // (nsenter); CLI11 never sees it.
-    std::vector<std::string> trailing;
+// Parses argv into `c`; nullopt to go on, else the exit code (help, version, a usage error).
+// Everything after the first "--" is kept aside: CLI11 never sees it.
+std::optional<int> parse(CommandLine& c, int argc, char** argv) {
     int cli_argc = argc;
     for (int i = 1; i < argc; ++i)
         if (std::string_view(argv[i]) == "--") {
             cli_argc = i;
-            trailing.assign(argv + i + 1, argv + argc);
+            c.has_trailing = true;
+            c.trailing.assign(argv + i + 1, argv + argc);
             break;
         }
     try {
-        app.parse(cli_argc, argv);
+        c.app.parse(cli_argc, argv);
     } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
+        return c.app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
+        return c.app.exit(e);
     } catch (const CLI::CallForVersion&) {
         std::printf("rootless-setuptool version %s\n", RK_VERSION_STRING);
         return 0;
     } catch (const CLI::ParseError& e) {
         return usage_error(e.what());
     }
+    return std::nullopt;
+}
 
-    auto user = parent::current_user();
-    if (!user) {
-        std::fprintf(stderr, "rootless-setuptool: %s\n", user.error().message().c_str());
-        return 1;
-    }
-    Paths paths = user_paths(*user);
+int run_check(const CommandLine& c, const parent::User& user, const Paths& paths) {
+    CheckEnv ce{user, paths.home, env("XDG_RUNTIME_DIR"),
+                c.data_dir.empty() ? paths.data : sys::absolute_clean(c.data_dir), detect_distro()};
+    auto findings = run_checks(ce);
+    std::fputs(c.json ? format_json(findings, ce.distro).c_str() : format_text(findings).c_str(),
+               stdout);
+    return rootless_will_work(findings) ? 0 : 1;
+}
 
-    if (check->parsed()) {
-        CheckEnv ce{*user, paths.home, env("XDG_RUNTIME_DIR"),
-                    data_dir.empty() ? paths.data : sys::absolute_clean(data_dir), detect_distro()};
-        auto findings = run_checks(ce);
-        std::fputs(json ? format_json(findings, ce.distro).c_str() : format_text(findings).c_str(),
-                   stdout);
-        return rootless_will_work(findings) ? 0 : 1;
+int run_nsenter(const CommandLine& c) {
+    NsenterOptions no;
+    if (!c.state_dir.empty()) no.state_dir = sys::absolute_clean(c.state_dir);
+    no.runtime_dir = env("XDG_RUNTIME_DIR");
+    no.command = c.nsenter->remaining();
+    if (c.has_trailing) {
+        if (!no.command.empty()) return usage_error("give the command after --, or without --");
+        no.command = c.trailing;
     }
-    if (ns->parsed()) {
-        if (!state_dir.empty()) no.state_dir = sys::absolute_clean(state_dir);
-        no.runtime_dir = env("XDG_RUNTIME_DIR");
-        no.command = ns->remaining();
-        if (cli_argc < argc) {
-            if (!no.command.empty()) return usage_error("give the command after --, or without --");
-            no.command = trailing;
-        }
-        return nsenter(no);
-    }
+    return nsenter(no);
+}
 
-    // install / uninstall
-    bool installing = install_cmd->parsed();
-    if (!exec_line.empty()) {
+// install and uninstall: DAEMON or --exec, the extra flags, never as root.
+int run_service(CommandLine& c, const parent::User& user, const Paths& paths) {
+    InstallOptions& io = c.io;
+    const bool installing = c.install->parsed();
+    if (!c.exec_line.empty()) {
         if (!io.plan.daemon.empty()) return usage_error("give either DAEMON or --exec, not both");
-        for (auto w : util::fields(exec_line))
+        for (auto w : util::fields(c.exec_line))
             io.plan.exec.emplace_back(w);
     } else if (io.plan.daemon.empty()) {
         return usage_error("which daemon? dockerd, containerd, buildkitd, or --exec \"COMMAND\"");
     }
-    for (auto w : util::fields(flags_line))
+    for (auto w : util::fields(c.flags_line))
         io.plan.extra_flags.emplace_back(w);
-    io.plan.daemon_args = trailing;
-    if (user->uid == 0) {
+    io.plan.daemon_args = c.trailing;
+    if (user.uid == 0) {
         std::fprintf(stderr,
                      "[ERROR] run `rootless-setuptool %s` as the user who will run the "
                      "daemon, not as root\n",
@@ -175,7 +178,7 @@ int run(int argc, char** argv) {
         return 1;
     }
     io.paths = paths;
-    io.user = user->name;
+    io.user = user.name;
     if (!installing) return uninstall(io);
 
     if (auto plan = plan_service(io.plan); !plan) {
@@ -194,6 +197,23 @@ int run(int argc, char** argv) {
     io.plan.daemon_path = *path;
     io.plan.have_slirp4netns = sys::find_in_path("slirp4netns").has_value();
     return install(io);
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+    CommandLine c;
+    define_commands(c);
+    if (auto done = parse(c, argc, argv)) return *done;
+    auto user = parent::current_user();
+    if (!user) {
+        std::fprintf(stderr, "rootless-setuptool: %s\n", user.error().message().c_str());
+        return 1;
+    }
+    Paths paths = user_paths(*user);
+    if (c.check->parsed()) return run_check(c, *user, paths);
+    if (c.nsenter->parsed()) return run_nsenter(c);
+    return run_service(c, *user, paths);
 }
 
 } // namespace rk::setuptool

@@ -27,8 +27,7 @@ util::Result<util::Fd> connect_unix(const std::string& path) {
     return fd;
 }
 
-int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const int> fds,
-                      int flags) {
+int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const int> fds, int flags) {
     if (fds.size() > kMaxPassedFds) {
         errno = EINVAL;
         return -1;
@@ -56,8 +55,8 @@ int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const in
 }
 
 int send_with_fd_raw(int sock, const void* data, size_t len, int fd) {
-    return send_with_fds_raw(sock, data, len, fd >= 0 ? std::span<const int>(&fd, 1)
-                                                      : std::span<const int>());
+    return send_with_fds_raw(sock, data, len,
+                             fd >= 0 ? std::span<const int>(&fd, 1) : std::span<const int>());
 }
 
 util::Status send_with_fd(int sock, const void* data, size_t len, int fd) {

@@ -5,14 +5,14 @@
 #include "sys/syscalls.hpp"
 
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fmt/format.h>
-#include <csignal>
 #include <spawn.h>
 #include <sys/prctl.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char** environ;
 

@@ -89,7 +89,8 @@ std::optional<IpAddress> parse_ip(const std::string& text) {
 
 bool is_loopback(const IpAddress& a) {
     if (a.family == AF_INET) return a.bytes[0] == 127;
-    static constexpr std::array<uint8_t, 16> kLoopback6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static constexpr std::array<uint8_t, 16> kLoopback6{0, 0, 0, 0, 0, 0, 0, 0,
+                                                        0, 0, 0, 0, 0, 0, 0, 1};
     return a.family == AF_INET6 && a.bytes == kLoopback6;
 }
 

@@ -8,13 +8,12 @@ namespace rk {
 namespace {
 
 TEST(Paths, Mountinfo) {
-    const char* text =
-        "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
-        "30 22 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
-        "31 22 0:27 / /mnt/with\\040space rw shared:5 master:2 - tmpfs none rw\n"
-        "garbage line\n"
-        "40 22 0:30 / /no/separator rw shared:7 tmpfs none rw\n"
-        "41 22 0:31 / / rw - overlay overlay rw\n";
+    const char* text = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+                       "30 22 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
+                       "31 22 0:27 / /mnt/with\\040space rw shared:5 master:2 - tmpfs none rw\n"
+                       "garbage line\n"
+                       "40 22 0:30 / /no/separator rw shared:7 tmpfs none rw\n"
+                       "41 22 0:31 / / rw - overlay overlay rw\n";
     auto m = sys::parse_mountinfo(text);
     ASSERT_EQ(m.size(), 4u);
     EXPECT_EQ(m[0].mountpoint, "/");

@@ -44,7 +44,8 @@ TEST(SockAddr, Loopback) {
 }
 
 TEST(SockAddr, EndpointRoundTrip) {
-    for (auto [family, text] : {std::pair{AF_INET, "198.51.100.3"}, std::pair{AF_INET6, "2001:db8::5"}}) {
+    for (auto [family, text] :
+         {std::pair{AF_INET, "198.51.100.3"}, std::pair{AF_INET6, "2001:db8::5"}}) {
         auto a = parse_ip(text);
         ASSERT_TRUE(a);
         sockaddr_storage ss;

@@ -214,33 +214,95 @@ struct Connecting {
 constexpr auto kTransparentTimeout = std::chrono::seconds(1);
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 
-} // namespace
-
 // Theory of Operation: one epoll set holds the channel and every connect in progress, so a
 // slow or unanswered target (a full listen backlog retransmits SYNs for seconds) never holds
 // up the others. A connect that has not completed after 10 s is answered with ETIMEDOUT. A
 // connect from the client's address that fails in any way is retried once without it.
-void serve_dial_requests(int sock, SourceRouting routing) {
-    util::Fd ep(::epoll_create1(EPOLL_CLOEXEC));
-    if (!ep) return;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = sock;
-    ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, sock, &ev);
-    std::unordered_map<int, Connecting> connecting;
-    bool warned_v6 = false;
+class Dialer {
+  public:
+    Dialer(int sock, SourceRouting routing, util::Fd ep)
+        : sock_(sock), routing_(routing), ep_(std::move(ep)) {
+        watch(sock_, EPOLLIN);
+    }
+
+    // Until the parent closes the channel (or the channel fails).
+    void run() {
+        for (;;) {
+            epoll_event events[64];
+            const int timeout = next_timeout_ms();
+            int n = sys::retry_eintr([&] { return ::epoll_wait(ep_.get(), events, 64, timeout); });
+            if (n < 0) return;
+            for (int i = 0; i < n; ++i) {
+                int fd = events[i].data.fd;
+                if (fd == sock_) {
+                    if (!take_request()) return;
+                    continue;
+                }
+                int err = 0;
+                socklen_t len = sizeof err;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                finish(fd, err);
+            }
+            expire();
+        }
+    }
+
+  private:
+    void watch(int fd, uint32_t events) {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.fd = fd;
+        ::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev);
+    }
+
+    // Until the nearest connect deadline; forever (-1) when no connect is in progress.
+    int next_timeout_ms() const {
+        if (connecting_.empty()) return -1;
+        auto next = std::min_element(connecting_.begin(), connecting_.end(), [](auto& a, auto& b) {
+                        return a.second.deadline < b.second.deadline;
+                    })->second.deadline;
+        auto ms =
+            std::chrono::ceil<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
+        return static_cast<int>(std::max<int64_t>(ms.count(), 0));
+    }
+
+    // One request from the channel; false when the channel is closed or broken.
+    bool take_request() {
+        DialRequest req;
+        ssize_t got =
+            sys::retry_eintr([&] { return ::recv(sock_, &req, sizeof req, MSG_DONTWAIT); });
+        if (got == 0) return false; // the parent is gone or closed the channel
+        if (got < 0) return errno == EAGAIN;
+        bool well_formed = got == static_cast<ssize_t>(sizeof req) &&
+                           (req.family == AF_INET || req.family == AF_INET6);
+        bool sockets = req.op == DialOp::Sockets && req.count > 0;
+        bool connect =
+            req.op == DialOp::Connect && (req.type == SOCK_STREAM || req.type == SOCK_DGRAM);
+        if (!well_formed || (!sockets && !connect)) {
+            send_reply(sock_, {req.seq, EINVAL}, -1);
+        } else if (sockets) {
+            send_sockets(sock_, req);
+        } else {
+            // The client's address is usable only for TCP and the target's family.
+            bool from_client =
+                req.src_family == req.family && req.type == SOCK_STREAM && transparent(req.family);
+            start(req, from_client ? From::Client : From::Namespace);
+        }
+        return true;
+    }
+
     // Whether a connect from a client's address can work for `family` (routing prepared).
-    auto transparent = [&](int family) {
-        if (family == AF_INET) return routing.v4;
-        if (!routing.v6 && !warned_v6) {
+    bool transparent(int family) {
+        if (family == AF_INET) return routing_.v4;
+        if (!routing_.v6 && !warned_v6_) {
             util::log::warn("source IP transparency is off for IPv6 (see --debug); servers "
                             "inside see the loopback address as IPv6 clients' address");
-            warned_v6 = true;
+            warned_v6_ = true;
         }
-        return routing.v6;
-    };
+        return routing_.v6;
+    }
 
-    auto start = [&](const DialRequest& req, From from) {
+    void start(const DialRequest& req, From from) {
         bool in_progress = false;
         int cfd = start_connect(req, from, in_progress);
         if (cfd < 0 && from == From::Client) {
@@ -249,90 +311,55 @@ void serve_dial_requests(int sock, SourceRouting routing) {
             from = From::Namespace;
         }
         if (cfd < 0) {
-            send_reply(sock, {req.seq, -cfd}, -1);
+            send_reply(sock_, {req.seq, -cfd}, -1);
         } else if (!in_progress) {
-            send_reply(sock, {req.seq, 0}, cfd);
+            send_reply(sock_, {req.seq, 0}, cfd);
             ::close(cfd);
         } else {
             auto timeout = from == From::Client ? kTransparentTimeout : kConnectTimeout;
-            connecting[cfd] = {req, from, std::chrono::steady_clock::now() + timeout};
-            epoll_event cev{};
-            cev.events = EPOLLOUT;
-            cev.data.fd = cfd;
-            ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, cfd, &cev);
+            connecting_[cfd] = {req, from, std::chrono::steady_clock::now() + timeout};
+            watch(cfd, EPOLLOUT);
         }
-    };
-    auto finish = [&](int fd, int err) {
-        auto it = connecting.find(fd);
-        if (it == connecting.end()) return;
-        ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
+    }
+
+    void finish(int fd, int err) {
+        auto it = connecting_.find(fd);
+        if (it == connecting_.end()) return;
+        ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
         Connecting c = it->second;
-        connecting.erase(it);
+        connecting_.erase(it);
         if (err != 0 && c.from == From::Client) {
             util::log::debug("connect from the client's address failed: {}", std::strerror(err));
             ::close(fd);
             return start(c.req, From::Namespace);
         }
-        send_reply(sock, {c.req.seq, err}, err == 0 ? fd : -1);
+        send_reply(sock_, {c.req.seq, err}, err == 0 ? fd : -1);
         ::close(fd);
-    };
-    for (;;) {
-        // Sleep until the nearest connect deadline, or until a request comes when none is due.
-        int timeout_ms = -1;
-        if (!connecting.empty()) {
-            auto next =
-                std::min_element(connecting.begin(), connecting.end(), [](auto& a, auto& b) {
-                    return a.second.deadline < b.second.deadline;
-                })->second.deadline;
-            auto ms = std::chrono::ceil<std::chrono::milliseconds>(
-                next - std::chrono::steady_clock::now());
-            timeout_ms = static_cast<int>(std::max<int64_t>(ms.count(), 0));
-        }
-        epoll_event events[64];
-        int n = sys::retry_eintr([&] { return ::epoll_wait(ep.get(), events, 64, timeout_ms); });
-        if (n < 0) return;
-        for (int i = 0; i < n; ++i) {
-            int fd = events[i].data.fd;
-            if (fd != sock) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                finish(fd, err);
-                continue;
-            }
-            DialRequest req;
-            ssize_t got =
-                sys::retry_eintr([&] { return ::recv(sock, &req, sizeof req, MSG_DONTWAIT); });
-            if (got == 0) return; // the parent is gone or closed the channel
-            if (got < 0) {
-                if (errno == EAGAIN) continue;
-                return;
-            }
-            bool well_formed = got == static_cast<ssize_t>(sizeof req) &&
-                               (req.family == AF_INET || req.family == AF_INET6);
-            bool sockets = req.op == DialOp::Sockets && req.count > 0;
-            bool connect =
-                req.op == DialOp::Connect && (req.type == SOCK_STREAM || req.type == SOCK_DGRAM);
-            if (!well_formed || (!sockets && !connect)) {
-                send_reply(sock, {req.seq, EINVAL}, -1);
-                continue;
-            }
-            if (sockets) {
-                send_sockets(sock, req);
-                continue;
-            }
-            // The client's address is usable only for TCP and the target's family.
-            bool from_client =
-                req.src_family == req.family && req.type == SOCK_STREAM && transparent(req.family);
-            start(req, from_client ? From::Client : From::Namespace);
-        }
+    }
+
+    // Answers the connects past their deadline with ETIMEDOUT.
+    void expire() {
         auto now = std::chrono::steady_clock::now();
         std::vector<int> expired;
-        for (const auto& [fd, c] : connecting)
+        for (const auto& [fd, c] : connecting_)
             if (c.deadline <= now) expired.push_back(fd);
         for (int fd : expired)
             finish(fd, ETIMEDOUT);
     }
+
+    int sock_;
+    SourceRouting routing_;
+    util::Fd ep_;
+    std::unordered_map<int, Connecting> connecting_;
+    bool warned_v6_ = false;
+};
+
+} // namespace
+
+void serve_dial_requests(int sock, SourceRouting routing) {
+    util::Fd ep(::epoll_create1(EPOLL_CLOEXEC));
+    if (!ep) return;
+    Dialer(sock, routing, std::move(ep)).run();
 }
 
 socklen_t target_address(const DialRequest& r, sockaddr_storage& ss) {
@@ -343,7 +370,8 @@ util::Result<std::pair<DialReply, std::vector<util::Fd>>> read_reply(int sock) {
     DialReply rep;
     auto got = sys::recv_with_fds(sock, &rep, sizeof rep, MSG_DONTWAIT);
     if (!got) return util::fail(util::sys_error(got.error().err, "dial channel"));
-    if (got->size == 0) return util::fail(util::sys_error(EPIPE, "the child closed the dial channel"));
+    if (got->size == 0)
+        return util::fail(util::sys_error(EPIPE, "the child closed the dial channel"));
     if (got->size != sizeof rep)
         return util::fail(util::plain_error("malformed reply on the dial channel"));
     // fds_truncated: our buffer fits kMaxSocketsPerReply fds, so we ran out of fds (the kernel

@@ -163,7 +163,8 @@ class PestoRun : public std::enable_shared_from_this<PestoRun> {
 
 class PestoPorts final : public SerialDriver {
   public:
-    PestoPorts(asio::io_context* io, Config config) : SerialDriver(io), config_(std::move(config)) {}
+    PestoPorts(asio::io_context* io, Config config)
+        : SerialDriver(io), config_(std::move(config)) {}
 
     std::string name() const override { return "pesto"; }
     std::vector<std::string> protos() const override {

@@ -3,8 +3,8 @@
 // One request per connection to the API socket: write the JSON request, half-close, read the
 // reply to EOF (slirp4netns' protocol). Requests from the API run on the event loop without
 // blocking it (AsyncCall), one at a time in arrival order; the -p ports at start-up run the same
-// steps on a loop of their own (SerialDriver). A helper that is stopped is reported before any call, and a deadline of
-// kCallDeadline for the whole exchange bounds one that is wedged.
+// steps on a loop of their own (SerialDriver). A helper that is stopped is reported before any
+// call, and a deadline of kCallDeadline for the whole exchange bounds one that is wedged.
 #include "port/slirp4netns/driver.hpp"
 
 #include "port/serial.hpp"
@@ -300,13 +300,13 @@ class Slirp4netnsPorts final : public SerialDriver {
         if (ids.empty()) return then();
         int id = ids.back();
         ids.pop_back();
-        exchange(io, remove_request(id),
-                 [this, &io, id, ids, then](util::Result<std::string> reply) {
-                     if (reply && parse_plain_reply(*reply))
-                         util::log::warn("{}: removed forward {}, which it set up after its deadline",
-                                         helper_.name, id);
-                     remove_unknown(io, ids, then);
-                 });
+        exchange(
+            io, remove_request(id), [this, &io, id, ids, then](util::Result<std::string> reply) {
+                if (reply && parse_plain_reply(*reply))
+                    util::log::warn("{}: removed forward {}, which it set up after its deadline",
+                                    helper_.name, id);
+                remove_unknown(io, ids, then);
+            });
     }
 
     // One exchange on `io`; `then` gets the reply or the error, on the loop's thread, unless
