@@ -112,6 +112,10 @@ util::Result<PortSpec> parse_port_spec(std::string_view s) {
         return fail(plain_error(
             fmt::format("invalid PortSpec string: {}: unknown proto: \"{}\"", quoted, spec.proto),
             "use tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4 or sctp6"));
+    // The grammar, for the hints below: the parent IP may be empty but not left out.
+    constexpr const char* kGrammar =
+        "write PARENT_IP:PARENT_PORT[:CHILD_IP]:CHILD_PORT/PROTO; PARENT_IP may be empty "
+        "(:8080:80/tcp listens on every address), IPv6 addresses go in brackets";
     auto head = s.substr(0, slash);
     auto colon = head.rfind(':');
     if (colon == std::string_view::npos)
@@ -120,30 +124,37 @@ util::Result<PortSpec> parse_port_spec(std::string_view s) {
                                 ":8080:80/tcp"));
     auto child_port = head.substr(colon + 1);
     auto fields = split_fields(head.substr(0, colon));
+    // Docker's 8080:80 form: the parent IP is not optional here (nor upstream)
+    if (fields && fields->size() == 1 && go_atoi((*fields)[0]))
+        return fail(plain_error(
+            "invalid PortSpec string: " + quoted,
+            fmt::format("the parent IP cannot be left out: write :{}/{} for every address, or "
+                        "127.0.0.1:{}/{} for loopback only",
+                        head, spec.proto, head, spec.proto)));
     if (!fields || fields->size() < 2 || fields->size() > 3)
-        return fail(plain_error("invalid PortSpec string: " + quoted,
-                                "expected [PARENT_IP]:PARENT_PORT[:CHILD_IP]:CHILD_PORT/PROTO; "
-                                "IPv6 addresses go in brackets"));
+        return fail(plain_error("invalid PortSpec string: " + quoted, kGrammar));
     spec.parent_ip = (*fields)[0];
     if (!spec.parent_ip.empty() && !is_ip_literal(spec.parent_ip))
-        return fail(plain_error("unexpected ParentIP in PortSpec string: " + quoted));
+        return fail(plain_error("unexpected ParentIP in PortSpec string: " + quoted, kGrammar));
     auto pp = go_atoi((*fields)[1]);
     if (!pp)
-        return fail(plain_error(fmt::format(
-            "unexpected ParentPort in PortSpec string: {}: strconv.Atoi: parsing \"{}\": invalid "
-            "syntax",
-            quoted, (*fields)[1])));
+        return fail(
+            plain_error(fmt::format("unexpected ParentPort in PortSpec string: {}: strconv.Atoi: "
+                                    "parsing \"{}\": invalid syntax",
+                                    quoted, (*fields)[1]),
+                        kGrammar));
     if (fields->size() == 3) {
         spec.child_ip = (*fields)[2];
         if (!spec.child_ip.empty() && !is_ip_literal(spec.child_ip))
-            return fail(plain_error("unexpected ChildIP in PortSpec string: " + quoted));
+            return fail(plain_error("unexpected ChildIP in PortSpec string: " + quoted, kGrammar));
     }
     auto cp = go_atoi(child_port);
     if (!cp)
-        return fail(plain_error(fmt::format(
-            "unexpected ChildPort in PortSpec string: {}: strconv.Atoi: parsing \"{}\": invalid "
-            "syntax",
-            quoted, child_port)));
+        return fail(
+            plain_error(fmt::format("unexpected ChildPort in PortSpec string: {}: strconv.Atoi: "
+                                    "parsing \"{}\": invalid syntax",
+                                    quoted, child_port),
+                        kGrammar));
     // Upstream keeps Go ints and leaves the range to validation; ours are ints, so a number
     // past them gets validation's message here, with the number as written.
     for (auto [v, field] : {std::pair{*pp, "ParentPort"}, std::pair{*cp, "ChildPort"}})
@@ -156,11 +167,15 @@ util::Result<PortSpec> parse_port_spec(std::string_view s) {
 
 util::Status validate_port_spec(const PortSpec& s, const std::map<int, PortSpec>& existing,
                                 AnyParentPort any) {
-    if (!known_proto(s.proto)) return fail(plain_error("unknown proto: \"" + s.proto + "\""));
+    if (!known_proto(s.proto))
+        return fail(plain_error("unknown proto: \"" + s.proto + "\"",
+                                "use tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4 or sctp6"));
     if (!s.parent_ip.empty() && !is_ip_literal(s.parent_ip))
-        return fail(plain_error("invalid ParentIP: \"" + s.parent_ip + "\""));
+        return fail(plain_error("invalid ParentIP: \"" + s.parent_ip + "\"",
+                                "an IP address literal, or empty for every address"));
     if (!s.child_ip.empty() && !is_ip_literal(s.child_ip))
-        return fail(plain_error("invalid ChildIP: \"" + s.child_ip + "\""));
+        return fail(plain_error("invalid ChildIP: \"" + s.child_ip + "\"",
+                                "an IP address literal, or empty for the namespace's own"));
     const bool any_port = s.parent_port == 0 && any == AnyParentPort::Allowed;
     if (s.parent_port == 0 && !any_port)
         return fail(plain_error("invalid ParentPort: 0 (must be 1-65535)",

@@ -220,3 +220,20 @@ TEST(PortRegistry, PestoMissingIsOneLineWithTheFix) {
 
 } // namespace
 } // namespace rk::port
+
+// Docker's 8080:80 form is refused, as upstream does, with the two ways to write it.
+TEST(PortSpec, ParentIpLeftOutSaysHowToWriteIt) {
+    auto r = rk::port::parse_port_spec("18700:80/tcp");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().context, "invalid PortSpec string: \"18700:80/tcp\"");
+    EXPECT_NE(r.error().hint.find("write :18700:80/tcp for every address"), std::string::npos);
+    EXPECT_NE(r.error().hint.find("127.0.0.1:18700:80/tcp"), std::string::npos);
+    auto ok = rk::port::parse_port_spec(":18700:80/tcp");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->parent_ip, "");
+    EXPECT_EQ(ok->parent_port, 18700);
+    // the grammar's hint says the parent IP may be empty, not that it is optional
+    auto bad = rk::port::parse_port_spec("1:2:3:4:5/tcp");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().hint.find("PARENT_IP may be empty"), std::string::npos);
+}
