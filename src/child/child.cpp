@@ -172,7 +172,8 @@ util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildS
         t.exe = *found;
     } else {
         return fail(util::plain_error(
-            fmt::format("exec: \"{}\": executable file not found in $PATH", opts.command[0])));
+            fmt::format("exec: \"{}\": executable file not found in $PATH", opts.command[0]),
+            "give the command's full path, or install it; $PATH inside is the caller's"));
     }
     for (const auto& a : opts.command)
         t.argv.push_back(const_cast<char*>(a.c_str()));
@@ -205,7 +206,15 @@ util::Result<pid_t> start_target(const proto::Options& opts, const proto::ChildS
         if (t.bypass_errno != 0)
             return fail(
                 util::sys_error(t.bypass_errno, "--socket-bypass: installing the seccomp filter"));
-        return fail(util::sys_error(t.exec_errno, fmt::format("exec: \"{}\"", opts.command[0])));
+        auto e = util::sys_error(t.exec_errno, fmt::format("exec: \"{}\"", opts.command[0]));
+        if (t.exec_errno == ENOENT)
+            e.hint = "no such file: give the path of an existing program";
+        else if (t.exec_errno == EACCES)
+            e.hint = "the file is not executable by this user (chmod +x), or a directory in its "
+                     "path is not searchable";
+        else if (t.exec_errno == ENOEXEC)
+            e.hint = "not a program this kernel can run: a script needs a #! line";
+        return fail(e);
     }
     return pid;
 }

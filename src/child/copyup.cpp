@@ -76,7 +76,13 @@ std::string random_suffix() {
 util::Status copy_up(const std::string& dir) {
     auto ctx = [&](const std::string& what) { return "failed to copy up " + dir + ": " + what; };
     Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dfd) return fail(sys_error(ctx("cannot open it")));
+    if (!dfd) {
+        auto e = sys_error(ctx("cannot open it"));
+        e.hint = e.err == ENOENT || e.err == ENOTDIR
+                     ? "--copy-up takes existing directories, e.g. --copy-up=/etc"
+                     : "the user must be able to read the directory";
+        return fail(e);
+    }
     struct stat st {};
     if (::fstat(dfd.get(), &st) != 0) return fail(sys_error(ctx("cannot stat it")));
     auto entries = RK_TRY_CTX(list_dir(dfd.get(), dir), "failed to copy up " + dir);

@@ -33,11 +33,11 @@ const std::vector<FlagDef>& flag_table() {
          "gvisor-tap-vsock (embedded libslirp)]",
          "\"host\""},
         {"mtu", "", "Network", FlagKind::Int,
-         "MTU of a non-host network (0: the driver's default, 65520 for pasta and slirp4netns, "
-         "1500 for others)",
+         "MTU of a non-host network (0: the driver's default, 65520 for slirp4netns, pasta and "
+         "gvisor-tap-vsock, 1500 for vpnkit and lxc-user-nic)",
          "0"},
         {"cidr", "", "Network", FlagKind::String,
-         "CIDR of a pasta or slirp4netns network (default: 10.0.2.0/24)", ""},
+         "CIDR of a slirp4netns, pasta or gvisor-tap-vsock network (default: 10.0.2.0/24)", ""},
         {"ifname", "", "Network", FlagKind::String,
          "network interface name (default: tap0 for pasta, slirp4netns and vpnkit; eth0 for "
          "lxc-user-nic)",

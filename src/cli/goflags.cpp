@@ -90,7 +90,8 @@ util::Result<GoFlags> parse_go_flags(const std::vector<FlagDef>& table,
         }
         std::string_view body = a.substr(dashes);
         if (body.empty() || body[0] == '-' || body[0] == '=')
-            return fail(plain_error(fmt::format("bad flag syntax: {}", a)));
+            return fail(plain_error(fmt::format("bad flag syntax: {}", a),
+                                    "flags are -name, --name or --name=value; see --help"));
         std::string_view name = body, value;
         bool has_value = false;
         if (auto eq = body.find('='); eq != std::string_view::npos) {
@@ -107,8 +108,10 @@ util::Result<GoFlags> parse_go_flags(const std::vector<FlagDef>& table,
             if (has_value) {
                 auto pb = parse_go_bool(value);
                 if (!pb)
-                    return fail(plain_error(fmt::format(
-                        "invalid boolean value \"{}\" for -{}: parse error", value, name)));
+                    return fail(
+                        plain_error(fmt::format("invalid boolean value \"{}\" for -{}: parse error",
+                                                value, name),
+                                    fmt::format("use --{}=true or --{}=false", name, name)));
                 b = *pb;
             }
             r.flags.push_back({f, b ? "true" : "false"});
@@ -116,14 +119,16 @@ util::Result<GoFlags> parse_go_flags(const std::vector<FlagDef>& table,
         }
         if (!has_value) {
             if (i + 1 >= args.size())
-                return fail(plain_error(fmt::format("flag needs an argument: -{}", name)));
+                return fail(plain_error(fmt::format("flag needs an argument: -{}", name),
+                                        fmt::format("give it as --{}=VALUE; see --help", name)));
             value = args[++i];
         }
         if (f->kind == FlagKind::Int) {
             auto v = parse_go_int(value);
             if (!v)
                 return fail(plain_error(fmt::format("invalid value \"{}\" for flag -{}: {}", value,
-                                                    name, v.error().context)));
+                                                    name, v.error().context),
+                                        fmt::format("-{} takes a number; see --help", name)));
         }
         r.flags.push_back({f, std::string(value)});
     }

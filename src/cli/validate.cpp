@@ -61,7 +61,8 @@ util::Status validate_network(const proto::Options& o) {
     }
     if (!o.ifname.empty()) {
         if (o.ifname.find('/') != std::string::npos)
-            return fail(plain_error("ifname must not contain \"/\": " + o.ifname));
+            return fail(plain_error("ifname must not contain \"/\": " + o.ifname,
+                                    "give an interface name, e.g. --ifname=tap0"));
         if (hostlike)
             return fail(
                 plain_error("ifname cannot be specified for --net=" + o.net, "drop --ifname"));
@@ -93,13 +94,14 @@ constexpr PairRule kPortNetRules[] = {
     {[](const proto::Options& o) {
          return o.net == "pasta" && !one_of(o.port_driver, {"none", "implicit", "pesto"});
      },
-     "network \"pasta\" requires port driver \"none\", \"implicit\" or \"pesto\"", ""},
+     "network \"pasta\" requires port driver \"none\", \"implicit\" or \"pesto\"",
+     "use --port-driver=implicit (pasta forwards the ports itself)"},
     {[](const proto::Options& o) { return o.port_driver == "pesto" && o.net != "pasta"; },
      "port driver requires pasta network", "add --net=pasta"},
     {[](const proto::Options& o) {
          return o.net == "none" && !one_of(o.port_driver, {"none", "builtin"});
      },
-     "network \"none\" requires port driver \"none\" or \"builtin\"", ""},
+     "network \"none\" requires port driver \"none\" or \"builtin\"", "use --port-driver=builtin"},
     {[](const proto::Options& o) {
          return o.port_driver == "implicit" && !one_of(o.net, {"pasta", "auto"});
      },
@@ -157,7 +159,8 @@ util::Status validate_process(const proto::Options& o) {
         if (o.evacuate_cgroup2.find('/') != std::string::npos || o.evacuate_cgroup2 == "." ||
             o.evacuate_cgroup2 == "..")
             return fail(plain_error("--evacuate-cgroup2 must be a plain group name, got " +
-                                    o.evacuate_cgroup2));
+                                        o.evacuate_cgroup2,
+                                    "e.g. --evacuate-cgroup2=rootlesskit"));
         if (!o.cgroupns)
             return fail(plain_error("evacuate-cgroup2 requires --cgroupns", "add --cgroupns"));
         if (!o.pidns) return fail(plain_error("evacuate-cgroup2 requires --pidns", "add --pidns"));
@@ -182,8 +185,8 @@ util::Status validate_mounts(const proto::Options& o) {
                                 "use --propagation=rslave with --copy-up"));
     for (auto& d : o.copy_up) {
         if (d.empty() || d[0] != '/')
-            return fail(
-                plain_error(fmt::format("--copy-up needs an absolute path, got \"{}\"", d)));
+            return fail(plain_error(fmt::format("--copy-up needs an absolute path, got \"{}\"", d),
+                                    "e.g. --copy-up=/etc"));
         if (d == "/tmp" || d == "/tmp/")
             return fail(plain_error("/tmp cannot be copied up",
                                     "/tmp is already writable; drop --copy-up=/tmp"));

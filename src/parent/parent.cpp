@@ -102,6 +102,9 @@ util::Status write_idmaps(pid_t child, const std::vector<std::string>& uid_args,
         else if (r->output.find("Operation not permitted") != std::string::npos ||
                  r->output.find("not owner") != std::string::npos)
             e.hint = "newuidmap/newgidmap refused the ranges; check /etc/subuid and /etc/subgid";
+        else
+            e.hint = "newuidmap/newgidmap said why above; `rootless-setuptool check` names what "
+                     "is wrong with /etc/subuid and /etc/subgid";
         return fail(e);
     }
     return {};

@@ -21,6 +21,11 @@ const char* kSubgidFile = "/etc/subgid";
 std::string add_line_hint(const User& u) {
     const uint64_t start = free_subid_start_here(u);
     const uint64_t last = start + 65535;
+    if (u.uid == 0)
+        return fmt::format("rootless mode is for an unprivileged user: run rootlesskit as the "
+                           "user who will run the daemon; only to test it as root, add "
+                           "\"root:{}:65536\" to /etc/subuid and /etc/subgid",
+                           start);
     return fmt::format("as root, add a range for the user that no one else has, e.g. `usermod "
                        "--add-subuids {}-{} --add-subgids {}-{} {}`, which writes the line "
                        "\"{}:{}:65536\" to /etc/subuid and /etc/subgid",

@@ -466,9 +466,13 @@ std::vector<Finding> run_checks(const CheckEnv& env) {
     std::vector<Finding> out;
     out.push_back(diagnose_running_user(env.user));
     out.push_back(diagnose_idmap_tools(parent::find_idmap_tools()));
+    // Root's own sub-IDs are not what rootless mode needs: the user above will say whose are.
     for (auto kind : {parent::IdKind::Uid, parent::IdKind::Gid})
-        out.push_back(diagnose_subids(kind, env.user, subids_of(kind, env.user),
-                                      parent::free_subid_start_here(env.user)));
+        out.push_back(env.user.uid == 0
+                          ? make(kind == parent::IdKind::Uid ? "subuid" : "subgid", Severity::Info,
+                                 "not checked for root: rootless mode runs as an unprivileged user")
+                          : diagnose_subids(kind, env.user, subids_of(kind, env.user),
+                                            parent::free_subid_start_here(env.user)));
     out.push_back(diagnose_userns(probe_userns(), parent::read_userns_sysctls()));
 
     PathFacts xdg;

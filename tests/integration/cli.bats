@@ -10,6 +10,7 @@ expect_usage_error() {
     assert_failure 1
     assert_equal "${#lines[@]}" 1
     assert_output --partial "[rootlesskit:parent] error: $want"
+    assert_errors_carry_fix
     assert_no_state_dirs
 }
 

@@ -8,6 +8,7 @@ load helpers
 assert_clean_failure() {
     assert_failure 1
     assert_output --partial "$1"
+    assert_errors_carry_fix
     assert_no_state_dirs
     assert_equal "$(leftover_pids)" ""
 }
@@ -112,8 +113,29 @@ assert_suggests_free_range() {
     assert_output --partial 'exit status 1'
 }
 
-@test "running as real root prints the warning" {
+@test "running as real root prints the warning, and the fix is to run as the user, not to give root sub-IDs" {
     run env TMPDIR="$T" "$RK" true
     assert_output --partial 'Running RootlessKit as the root user is unsupported.'
     assert_no_state_dirs
+    if ! grep -q '^root:' /etc/subuid; then
+        assert_failure 1
+        assert_errors_carry_fix
+        assert_output --partial 'run rootlesskit as the user who will run the daemon'
+        refute_output --partial 'usermod --add-subuids'
+    fi
+    # rootless-setuptool check as root: one failure, "run it as that user"; root's sub-IDs are
+    # not what is checked
+    run env HOME=/root "$RK_TEST_PREFIX/bin/rootless-setuptool" check
+    assert_line --regexp '^\[fail\] +user: running as root'
+    assert_line --regexp '^\[info\] +subuid: not checked for root'
+    refute_output --partial 'usermod --add-subuids'
+}
+
+@test "a command or a copy-up directory that does not exist: the error names the fix" {
+    run rk --state-dir="$T/sd" nosuchcmd-xyz
+    assert_clean_failure 'exec: "nosuchcmd-xyz": executable file not found in $PATH (give the command'"'"'s full path'
+    run rk --state-dir="$T/sd" /nonexistent/cmd
+    assert_clean_failure 'exec: "/nonexistent/cmd": No such file or directory (no such file'
+    run rk --state-dir="$T/sd" --copy-up=/nonexistent true
+    assert_clean_failure 'failed to copy up /nonexistent: cannot open it: No such file or directory (--copy-up takes existing directories'
 }

@@ -8,6 +8,24 @@ RK=$RK_TEST_PREFIX/bin/rootlesskit
 TEST_USER=${TEST_USER:-rk-test}
 USER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
+# Every error line of the last `run` ("... error: ...", as rootlesskit, rootlessctl and
+# rootless-setuptool print them) carries its fix: it ends with "(FIX)". At least one must be
+# there; a " [more: ...]" pointer may follow the fix. (troubleshooting.md promises a fix with
+# every error.)
+assert_errors_carry_fix() {
+    local line n=0
+    while IFS= read -r line; do
+        [[ $line == *"error: "* || $line == "[ERROR]"* ]] || continue
+        n=$((n + 1))
+        line=${line% \[more: *\]}
+        if [[ $line != *" ("*")" ]]; then
+            echo "an error line without its fix: $line" >&2
+            return 1
+        fi
+    done <<<"$output"
+    [ "$n" -gt 0 ] || { echo "no error line in: $output" >&2; return 1; }
+}
+
 # A test that cannot run says why in one of the two forms CI accepts (tests/tools/skips.sh
 # lists every skip at the end of .ci/run and fails on any other): skip_env for a fact of this
 # machine (the kernel, a tool's version, an address it lacks), skip_na for a test that does not
