@@ -35,7 +35,13 @@ util::Status mount_proc() {
     if (::mount("proc", "/proc", "proc", flags, nullptr) == 0) return {};
     int err = errno;
     if (::mount("proc", "/proc", "proc", flags | MS_RDONLY, nullptr) == 0) return {};
-    return fail(sys_error(err, "failed to mount a new /proc for the PID namespace"));
+    auto e = sys_error(err, "failed to mount a new /proc for the PID namespace");
+    if (err == EPERM)
+        e.hint = "this /proc has read-only or masked parts (a container's) that the kernel will "
+                 "not let a user namespace mount around, so the namespace keeps it; for "
+                 "writable sysctls run the container with a writable /proc/sys: Docker "
+                 "--security-opt systempaths=unconfined, systemd-nspawn --private-network";
+    return fail(e);
 }
 
 } // namespace rk::child

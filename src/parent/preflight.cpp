@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -136,12 +137,29 @@ bool root_is_shared() {
     return shared;
 }
 
+const char* const kProcSysReadOnlyFix =
+    "add --pidns for a /proc of the namespace's own (Docker: "
+    "DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS=--pidns; rootless-setuptool install: --rootlesskit-flags "
+    "--pidns); where the kernel refuses that because the container masks parts of /proc, run the "
+    "container with a writable /proc/sys: Docker --security-opt systempaths=unconfined, "
+    "systemd-nspawn --private-network";
+
+bool proc_sys_read_only() {
+    struct statvfs sv {};
+    return ::statvfs("/proc/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY) != 0;
+}
+
 void warn_environment(const proto::Options& opts, const UsernsSysctls& s) {
     if (s.unprivileged_userns_clone && *s.unprivileged_userns_clone == 0)
         util::log::warn("/proc/sys/kernel/unprivileged_userns_clone is 0; set it to 1");
     if (s.max_user_namespaces && *s.max_user_namespaces > 0 && *s.max_user_namespaces < 1024)
         util::log::warn("/proc/sys/user/max_user_namespaces is {}; it should be at least 1024",
                         *s.max_user_namespaces);
+    if (opts.net != "host" && !opts.pidns && proc_sys_read_only())
+        util::log::warn("/proc/sys is read-only here, and without --pidns the namespace keeps "
+                        "it: a daemon inside cannot set its network sysctls (dockerd: \"Enabling "
+                        "IP forwarding failed\") ({})",
+                        kProcSysReadOnlyFix);
     if (opts.propagation != "private" && opts.propagation != "rprivate" && !root_is_shared())
         util::log::warn("--propagation={} has no effect because / on the host is not a shared "
                         "mount (see `findmnt -o PROPAGATION /`); as root, `mount --make-rshared /`",

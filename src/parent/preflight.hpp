@@ -28,8 +28,18 @@ util::Error diagnose_userns_failure(int err, const UsernsSysctls& s);
 // Extra hint for EPERM/EACCES on a privileged operation inside the namespace.
 std::string apparmor_hint(const UsernsSysctls& s);
 
-// Warnings upstream prints at start: sysctls, propagation without a shared /.
+// Warnings upstream prints at start: sysctls, propagation without a shared /; and ours: a
+// read-only /proc/sys (proc_sys_read_only) with a network namespace and no --pidns.
 void warn_environment(const proto::Options& opts, const UsernsSysctls& s);
+
+// /proc/sys is mounted read-only here (systemd-nspawn without a private network, many container
+// runtimes): a network namespace made under it keeps that /proc, so a daemon inside cannot set
+// its own sysctls (dockerd: "Enabling IP forwarding failed") unless --pidns mounts a /proc of
+// the namespace's own - which the kernel refuses in a user namespace where read-only or masked
+// parts of the container's /proc would be uncovered (mount_too_revealing).
+bool proc_sys_read_only();
+// The fix for it, for rootlesskit, Docker's script and rootless-setuptool alike.
+extern const char* const kProcSysReadOnlyFix;
 
 // The kernel features every run needs, tried before anything is made: open_tree (Linux 5.2:
 // copy-up and the network files are detached mount clones) and pidfd_open (5.3: helpers are

@@ -23,6 +23,14 @@ bool is_ipv4(const std::string& ip) {
 
 } // namespace
 
+std::string privileged_port_fix(int port, long current) {
+    return fmt::format("publish a port >= {0}; or, as root, add "
+                       "`net.ipv4.ip_unprivileged_port_start={1}` to "
+                       "/etc/sysctl.d/99-rootless.conf and run `sysctl --system` (it is {0} now), "
+                       "or `setcap cap_net_bind_service=ep $(command -v rootlesskit)`",
+                       current, port);
+}
+
 // The port a bound socket got.
 util::Result<int> local_port(const Fd& fd) {
     sockaddr_storage ss{};
@@ -83,14 +91,10 @@ util::Result<Fd> make_listener(const PortSpec& s) {
         }
         if ((e.err == EACCES || e.err == EPERM) && s.parent_port > 0 && s.parent_port < 1024) {
             auto start = sys::read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start");
-            std::string cur = start ? std::string(util::trim(*start)) : "1024";
+            auto cur = start ? util::parse_i64(util::trim(*start)) : std::nullopt;
             e.context =
                 fmt::format("cannot expose privileged port {}: ", s.parent_port) + e.context;
-            e.hint = fmt::format(
-                "add 'net.ipv4.ip_unprivileged_port_start={}' to /etc/sysctl.conf (currently {}), "
-                "or set CAP_NET_BIND_SERVICE on the rootlesskit binary (setcap "
-                "cap_net_bind_service=ep), or choose a port number >= {}",
-                s.parent_port, cur, cur);
+            e.hint = privileged_port_fix(s.parent_port, cur ? *cur : 1024);
         }
         return fail(e);
     }

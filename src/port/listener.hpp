@@ -16,6 +16,11 @@ namespace rk::port {
 // for TCP).
 util::Result<util::Fd> make_listener(const PortSpec& spec);
 
+// The fix for publishing host port `port` (0: any port) below net.ipv4.ip_unprivileged_port_start
+// (`current`): one piece of advice wherever it is given (the bind error below, and
+// rootless-setuptool check).
+std::string privileged_port_fix(int port, long current);
+
 // The port a bound socket got.
 util::Result<int> local_port(const util::Fd& fd);
 

@@ -1,6 +1,9 @@
 // Purpose: the prerequisite checks of `rootless-setuptool check` (see check.hpp).
 #include "setuptool/check.hpp"
 
+#include "net/pasta.hpp"
+#include "port/listener.hpp"
+
 #include "sys/fs.hpp"
 #include "sys/process.hpp"
 #include "util/strings.hpp"
@@ -252,21 +255,18 @@ Finding diagnose_slirp4netns(const std::optional<std::string>& path,
 }
 
 Finding diagnose_pasta(const std::optional<std::string>& path,
-                       const std::optional<Version>& version, const Distro& distro) {
+                       const std::optional<Version>& version, const util::Status& usable,
+                       const Distro& distro) {
     if (!path)
         return make("pasta", Severity::Info, "pasta not found (only --net=pasta needs it)",
                     install_command(distro, "passt"));
-    if (!version)
-        return make("pasta", Severity::Info,
-                    fmt::format("{} prints no version (as Debian 12's build); --net=pasta needs "
-                                "passt >= 2023_06_25",
-                                *path));
-    if (!version_at_least(*version, {2023, 6, 25}))
-        return make(
-            "pasta", Severity::Warn,
-            fmt::format("{} is version {}; --net=pasta needs >= 2023_06_25", *path, version->text),
-            install_command(distro, "passt") + " (or a newer release)");
-    return make("pasta", Severity::Ok, fmt::format("{} {}", *path, version->text));
+    const std::string which =
+        fmt::format("{} {}", *path, version ? version->text : "(prints no version, as Debian 12's)");
+    if (!usable)
+        return make("pasta", Severity::Warn,
+                    fmt::format("{}: --net=pasta cannot use it: {}", which, usable.error().context),
+                    install_command(distro, "passt") + " (a newer release)");
+    return make("pasta", Severity::Ok, which + ": has what --net=pasta uses (tried)");
 }
 
 Finding diagnose_kernel(const KernelFacts& k, const Distro& distro) {
@@ -344,6 +344,14 @@ Finding diagnose_ping_group_range(const std::optional<std::string>& range,
         fix);
 }
 
+Finding diagnose_proc_sys(bool read_only) {
+    if (!read_only) return make("proc-sys", Severity::Ok, "/proc/sys is writable");
+    return make("proc-sys", Severity::Warn,
+                "/proc/sys is read-only (a container?): without --pidns a rootless daemon cannot "
+                "set its network sysctls (dockerd: \"Enabling IP forwarding failed\")",
+                parent::kProcSysReadOnlyFix);
+}
+
 Finding diagnose_unprivileged_port_start(std::optional<long> start) {
     if (!start) return make("privileged-ports", Severity::Info, "no ip_unprivileged_port_start");
     if (*start <= 0)
@@ -352,9 +360,7 @@ Finding diagnose_unprivileged_port_start(std::optional<long> start) {
                 fmt::format("host ports below {} cannot be published (\"cannot expose privileged "
                             "port\")",
                             *start),
-                "as root: `setcap cap_net_bind_service=ep $(command -v rootlesskit)`, or add "
-                "`net.ipv4.ip_unprivileged_port_start=0` to /etc/sysctl.d/99-rootless.conf and "
-                "run `sudo sysctl --system`; or publish a port >= 1024");
+                port::privileged_port_fix(0, *start));
 }
 
 Finding diagnose_data_dir(const std::string& dir, std::optional<long> fs_type) {
@@ -500,7 +506,14 @@ std::vector<Finding> run_checks(const CheckEnv& env) {
     out.push_back(
         diagnose_slirp4netns(slirp, slirp ? helper_version(*slirp) : std::nullopt, env.distro));
     auto pasta = sys::find_in_path("pasta");
-    out.push_back(diagnose_pasta(pasta, pasta ? helper_version(*pasta) : std::nullopt, env.distro));
+    util::Status pasta_usable;
+    if (pasta) {
+        proto::Options o;
+        o.pasta_binary = *pasta;
+        if (auto p = net::probe_pasta(o); !p) pasta_usable = util::fail(p.error());
+    }
+    out.push_back(diagnose_pasta(pasta, pasta ? helper_version(*pasta) : std::nullopt,
+                                 pasta_usable, env.distro));
 
     CgroupFacts cg;
     struct statfs sf {};
@@ -521,6 +534,7 @@ std::vector<Finding> run_checks(const CheckEnv& env) {
     if (port_start)
         if (auto v = util::parse_i64(util::trim(*port_start))) ps = static_cast<long>(*v);
     out.push_back(diagnose_unprivileged_port_start(ps));
+    out.push_back(diagnose_proc_sys(parent::proc_sys_read_only()));
     out.push_back(diagnose_data_dir(env.data_dir, fs_type_of(env.data_dir)));
 
     SessionFacts s;

@@ -89,8 +89,12 @@ bool version_at_least(const Version& v, std::initializer_list<long> min);
 
 Finding diagnose_slirp4netns(const std::optional<std::string>& path,
                              const std::optional<Version>& version, const Distro& distro);
+// `usable`: what rootlesskit's own start-up probe of this pasta found (net::probe_pasta: the
+// flags --net=pasta uses, tried, not a version number: Debian 12's 2023-03-09 prints none and
+// works).
 Finding diagnose_pasta(const std::optional<std::string>& path,
-                       const std::optional<Version>& version, const Distro& distro);
+                       const std::optional<Version>& version, const util::Status& usable,
+                       const Distro& distro);
 
 struct KernelFacts {
     std::string release; // /proc/sys/kernel/osrelease
@@ -111,6 +115,8 @@ Finding diagnose_cgroup(const CgroupFacts& c, uid_t uid);
 Finding diagnose_ping_group_range(const std::optional<std::string>& range,
                                   const std::vector<gid_t>& gids);
 Finding diagnose_unprivileged_port_start(std::optional<long> start);
+// /proc/sys read-only (parent::proc_sys_read_only): daemons need --pidns.
+Finding diagnose_proc_sys(bool read_only);
 
 // The data dir's file system type (statfs f_type of its nearest existing ancestor).
 Finding diagnose_data_dir(const std::string& dir, std::optional<long> fs_type);

@@ -188,10 +188,15 @@ int run_service(CommandLine& c, const parent::User& user, const Paths& paths) {
     const std::string& bin = io.plan.daemon.empty() ? io.plan.exec[0] : io.plan.daemon;
     auto path = find_daemon(bin);
     if (!path) {
-        std::fprintf(stderr,
-                     "[ERROR] %s not found in PATH (nor in /usr/sbin, /sbin): install it "
-                     "first (dockerd and containerd: `apt-get install docker.io`)\n",
-                     bin.c_str());
+        const std::string how =
+            io.plan.daemon == "dockerd"      ? "`apt-get install docker.io`"
+            : io.plan.daemon == "containerd" ? "`apt-get install containerd`"
+            : io.plan.daemon == "buildkitd"
+                ? "Debian packages no buildkitd program: put buildkitd from a moby/buildkit "
+                  "release in PATH"
+                : "install it, or give --exec its full path";
+        std::fprintf(stderr, "[ERROR] %s not found in PATH (nor in /usr/sbin, /sbin) (%s)\n",
+                     bin.c_str(), how.c_str());
         return 1;
     }
     io.plan.daemon_path = *path;

@@ -152,6 +152,19 @@ std::string sh_quote(const std::string& s) {
     return "'" + replace_all(s, "'", "'\\''") + "'";
 }
 
+// The first address dockerd is told to listen on (-H/--host, in any of Go's flag forms), if any:
+// then docker.sock is not made and the client must use that address.
+std::optional<std::string> dockerd_host(const std::vector<std::string>& args) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if ((a == "-H" || a == "--host" || a == "-host") && i + 1 < args.size()) return args[i + 1];
+        for (const char* prefix : {"-H=", "--host=", "-host="})
+            if (util::starts_with(a, prefix)) return a.substr(std::strlen(prefix));
+        if (util::starts_with(a, "-H") && a.size() > 2 && a[2] != '=') return a.substr(2);
+    }
+    return std::nullopt;
+}
+
 util::Result<ServicePlan> plan_service(const PlanInput& in) {
     ServicePlan p;
     const std::string net = net_flags(in.have_slirp4netns);
@@ -166,7 +179,8 @@ util::Result<ServicePlan> plan_service(const PlanInput& in) {
         // As dockerd-rootless.sh: /run is a copy of the host's; drop its links to the host's
         // docker and containerd sockets so that dockerd makes its own.
         p.prelude = "rm -f /run/docker /run/containerd /run/xtables.lock && exec \"$0\" \"$@\"";
-        p.client_env = {{"DOCKER_HOST", "unix://{runtime}/docker.sock"}};
+        p.client_env = {{"DOCKER_HOST", dockerd_host(in.daemon_args).value_or(
+                                            "unix://{runtime}/docker.sock")}};
         p.data_dir = "{data}/docker";
     } else if (in.daemon == "containerd") {
         p.name = "containerd";

@@ -9,6 +9,7 @@
 
 #include "util/error.hpp"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,9 @@ struct PlanInput {
     std::vector<std::string> extra_flags; // --rootlesskit-flags, appended after ours
     bool have_slirp4netns = false;        // else the embedded network
 };
+
+// The first address dockerd's arguments tell it to listen on (-H, --host), if any.
+std::optional<std::string> dockerd_host(const std::vector<std::string>& args);
 
 // The plan for a daemon; an unknown daemon is an error naming the choices.
 util::Result<ServicePlan> plan_service(const PlanInput& in);

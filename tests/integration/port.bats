@@ -210,8 +210,11 @@ host_addr() { hostname -I | tr ' ' '\n' | grep -m1 "$([ "$1" = 4 ] && echo '\.' 
     run rk $NET_FLAGS --port-driver=builtin -p 127.0.0.1:80:80/tcp true
     assert_failure 1
     assert_output --partial 'failed to expose port {tcp 127.0.0.1 80 80 }: cannot expose privileged port 80'
-    assert_output --partial "net.ipv4.ip_unprivileged_port_start=80"
+    assert_output --partial "net.ipv4.ip_unprivileged_port_start=80\` to /etc/sysctl.d/99-rootless.conf and run \`sysctl --system\`"
     assert_no_state_dirs
+    # rootless-setuptool check gives the same advice (for every port)
+    run as_user "$RK_TEST_PREFIX/bin/rootless-setuptool" check
+    assert_output --partial "net.ipv4.ip_unprivileged_port_start=0\` to /etc/sysctl.d/99-rootless.conf and run \`sysctl --system\`"
 }
 
 @test "a port already in use on the host fails start-up cleanly" {

@@ -30,7 +30,7 @@ st_home() { EXTRA_ENV="XDG_RUNTIME_DIR=$XDG HOME=$T/home ${EXTRA_ENV:-}" as_user
     run st check
     assert_success
     for name in user newuidmap subuid subgid userns xdg-runtime-dir tun fuse kernel slirp4netns \
-        pasta cgroup ping privileged-ports data-dir systemd dbus; do
+        pasta cgroup ping privileged-ports proc-sys data-dir systemd dbus; do
         assert_line --regexp "^\[(ok|info|warn)\] +$name: "
     done
     assert_line --regexp '^\[ok\] +subuid: 65536 IDs for rk-test in /etc/subuid \(200000-265535\)$'
@@ -40,7 +40,7 @@ st_home() { EXTRA_ENV="XDG_RUNTIME_DIR=$XDG HOME=$T/home ${EXTRA_ENV:-}" as_user
 @test "check --json is one valid JSON document with the same verdict" {
     run st check --json
     assert_success
-    echo "$output" | jq -e '.ok == true and (.checks | length) == 17' >/dev/null
+    echo "$output" | jq -e '.ok == true and (.checks | length) == 18' >/dev/null
     echo "$output" | jq -e '[.checks[] | select(.name == "userns")][0].status == "ok"' >/dev/null
     echo "$output" | jq -e 'all(.checks[]; has("name") and has("status") and has("found") and has("fix"))' >/dev/null
 }
@@ -193,7 +193,14 @@ st_home() { EXTRA_ENV="XDG_RUNTIME_DIR=$XDG HOME=$T/home ${EXTRA_ENV:-}" as_user
     RK_PATH="$T/bin" run st_home install --write-unit-only --exec "no-such-daemon-xyz"
     assert_failure 1
     assert_output --partial "no-such-daemon-xyz not found in PATH"
+    assert_errors_carry_fix
     [ ! -e "$T/home/.config/systemd/user/no-such-daemon-xyz.service" ]
+    # a missing buildkitd is not fixed by Docker's package
+    RK_PATH="$T/bin" run st_home install --write-unit-only buildkitd
+    assert_failure 1
+    assert_output --partial "buildkitd not found in PATH"
+    assert_output --partial "moby/buildkit release"
+    refute_output --partial "docker.io"
     run env HOME="$T/home" "$SETUPTOOL" install --write-unit-only dockerd
     assert_failure 1
     assert_output --partial "not as root"

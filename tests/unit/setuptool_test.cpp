@@ -165,11 +165,17 @@ TEST(Helpers, Slirp4netnsAndPasta) {
     EXPECT_EQ(
         diagnose_slirp4netns("/usr/bin/slirp4netns", Version{{1, 2, 0}, "1.2.0"}, kDebian).severity,
         Severity::Ok);
-    EXPECT_EQ(diagnose_pasta(std::nullopt, std::nullopt, kDebian).severity, Severity::Info);
-    EXPECT_EQ(diagnose_pasta("/usr/bin/pasta", std::nullopt, kDebian).severity, Severity::Info);
-    EXPECT_EQ(
-        diagnose_pasta("/usr/bin/pasta", Version{{2023, 3, 29}, "2023_03_29"}, kDebian).severity,
-        Severity::Warn);
+    const rk::util::Status works;
+    const rk::util::Status lacks = rk::util::fail(
+        rk::util::plain_error("/usr/bin/pasta does not support --config-net"));
+    EXPECT_EQ(diagnose_pasta(std::nullopt, std::nullopt, works, kDebian).severity, Severity::Info);
+    // Debian 12's passt prints no version and works: what is tried decides, not a version
+    auto debian12 = diagnose_pasta("/usr/bin/pasta", std::nullopt, works, kDebian);
+    EXPECT_EQ(debian12.severity, Severity::Ok);
+    EXPECT_FALSE(has(debian12.found, "2023_06_25")) << debian12.found;
+    auto old = diagnose_pasta("/usr/bin/pasta", Version{{2022, 1, 1}, "2022_01_01"}, lacks, kDebian);
+    EXPECT_EQ(old.severity, Severity::Warn);
+    EXPECT_TRUE(has(old.found, "does not support --config-net")) << old.found;
 }
 
 TEST(Kernel, StorageDriverBySeedRules) {
@@ -314,6 +320,23 @@ TEST(Service, EmbeddedNetWithoutSlirp4netnsAndOtherDaemons) {
     auto bad = plan_service(in);
     ASSERT_FALSE(bad);
     EXPECT_TRUE(has(bad.error().message(), "dockerd, containerd or buildkitd"));
+}
+
+// dockerd told to listen elsewhere (-H) makes no docker.sock: the client is pointed there.
+TEST(Service, DockerHostFollowsDockerdsListenAddress) {
+    PlanInput in;
+    in.daemon = "dockerd";
+    for (auto args : std::vector<std::vector<std::string>>{{"-H", "tcp://0.0.0.0:2376"},
+                                                           {"--host=tcp://0.0.0.0:2376"},
+                                                           {"--tls", "-Htcp://0.0.0.0:2376"}}) {
+        in.daemon_args = args;
+        auto p = plan_service(in);
+        ASSERT_TRUE(p);
+        EXPECT_EQ(p->client_env[0].second, "tcp://0.0.0.0:2376");
+    }
+    in.daemon_args = {"--storage-driver=vfs"};
+    EXPECT_EQ(plan_service(in)->client_env[0].second, "unix://{runtime}/docker.sock");
+    EXPECT_FALSE(dockerd_host({"-H"}));
 }
 
 TEST(Service, ExecFormAndNames) {
