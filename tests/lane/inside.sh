@@ -70,6 +70,7 @@ if [ "$suite" = unstable ]; then
     wanted pesto && LANE_GO=0 cell "pesto $passt_version" "port driver: API, TCP/UDP, refusals, stopped pasta" \
         pesto.bats
     wanted peer && LANE_GO=0 cell "rootlessctl" "Go 2.x <-> ours, every verb" peer.bats
+    wanted docs && LANE_GO=0 cell "docs" "the runnable blocks for Docker $docker_version" docs.bats
     for pair in slirp4netns:builtin slirp4netns:slirp4netns gvisor-tap-vsock:builtin \
         gvisor-tap-vsock:gvisor-tap-vsock pasta:implicit pasta:pesto; do
         # Go rootlesskit 2.x has no pesto: ours only there

@@ -51,6 +51,10 @@ for suite in "${suites[@]}"; do
         -o "lowerdir=$tree,upperdir=$work/upper,workdir=$work/work" "$work/root"
     mkdir "$work/root/lane"
     cp "$deb" "$here"/*.bats "$here"/lane-helpers.bash "$here"/inside.sh "$work/root/lane/"
+    # the docs and their block runner, for docs.bats
+    mkdir "$work/root/lane/docs-copy"
+    cp -r "$here/../../README.md" "$here/../../docs" "$here/../docs/run-blocks.sh" \
+        "$work/root/lane/docs-copy/"
     # the containers' UDP server: the image holds only static binaries
     gcc -static -O2 -o "$work/root/lane/udp-echo" "$here/udp-echo.c"
     suite_rc=0
