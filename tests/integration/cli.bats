@@ -87,3 +87,13 @@ expect_usage_error() {
     assert_line 700
     [ ! -e "$T/sd" ]
 }
+
+@test "--help names each network driver's default MTU (the embedded network's is 65520, not 1500)" {
+    run rk --help
+    assert_success
+    assert_output --partial "65520 for slirp4netns, pasta and gvisor-tap-vsock, 1500 for vpnkit and lxc-user-nic"
+    # and that is what the embedded network's tap0 gets
+    run rk --net=gvisor-tap-vsock --disable-host-loopback --copy-up=/etc cat /sys/class/net/tap0/mtu
+    assert_success
+    assert_output 65520
+}
