@@ -79,7 +79,9 @@ while read -r n where opts; do
     esac
     ok=0
     for i in $(seq "$((retry > 0 ? retry : 1))"); do
-        if (set -e; . "$work/$n.sh"; export -p >"$work/$n.env") >"$work/$n.out" 2>&1; then
+        # (not in an `if`: bash ignores set -e inside a tested subshell)
+        (set -e; . "$work/$n.sh"; export -p >"$work/$n.env") >"$work/$n.out" 2>&1
+        if [ $? = 0 ]; then
             ok=1
             break
         fi
