@@ -128,7 +128,7 @@ in_test_netns() { # script
 @test "pasta: a missing or unsuitable binary gives one clear line and leaves nothing" {
     run rk --net=pasta --disable-host-loopback --pasta-binary=/nonexistent/pasta true
     assert_failure 1
-    assert_line --partial 'pasta binary "/nonexistent/pasta" not found'
+    assert_line --partial 'pasta binary "/nonexistent/pasta" (given with --pasta-binary) is not an executable file'
     # (an old pasta: no --config-net in its help, and refused when asked for it)
     printf '#!/bin/sh\ncase "$*" in *--config-net*) echo "unrecognized option" >&2; exit 1;; esac\necho "Usage: passt [OPTION]..."\n' >"$T/old-pasta"
     chmod 755 "$T/old-pasta"

@@ -122,7 +122,7 @@ start_host_server() { # port
 @test "slirp4netns: a missing or failing binary gives one clear line and leaves nothing" {
     run rk --net=slirp4netns --disable-host-loopback --slirp4netns-binary=/nonexistent/slirp4netns true
     assert_failure 1
-    assert_line --partial 'slirp4netns binary "/nonexistent/slirp4netns" not found'
+    assert_line --partial 'slirp4netns binary "/nonexistent/slirp4netns" (given with --slirp4netns-binary) is not an executable file'
     assert_no_state_dirs
     # a "slirp4netns" that is too old: its --help lacks --netns-type
     printf '#!/bin/sh\necho "Usage: slirp4netns [OPTION]... PID TAPNAME"\n' >"$T/old-slirp"

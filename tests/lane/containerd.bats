@@ -23,7 +23,8 @@ setup_file() {
     echo "$cmd" >"$D/command"
     as_user sh -c "$cmd" >"$D/containerd.log" 2>&1 &
     local i
-    for i in $(seq 100); do
+    # up to 60 s: seen taking over 20 s once under CI's load (the Go control after it did not)
+    for i in $(seq 300); do
         [ -S "$D/xdg/containerd/containerd.sock" ] && break
         [ -n "$(marked_pids)" ] || break
         sleep 0.2
