@@ -5,6 +5,8 @@
 # format string is found in src/ and the quote matches that format; the reason is named. A
 # quoted message this file does not know fails the test: a new row needs its way to be checked.
 # In a quote, "..." stands for any text and DIR, N, x, penguin, 1000/1001 for example values.
+# The second section quotes other programs (Docker, upstream's Go rootlesskit, iptables): each of
+# those quotes is found in the program that prints it, as installed here.
 load helpers
 
 DOC=$BATS_TEST_DIRNAME/../../docs/troubleshooting.md
@@ -219,4 +221,59 @@ check_quote() {
         assert_no_state_dirs
     done < <(quoted_messages)
     [ "$n" -ge 30 ]
+}
+
+# The quoted messages of the daemons' section ("Errors from the daemons' rootless guides").
+daemon_quotes() {
+    awk '/^## Errors from the daemons/ {f = 1; next} /^## / {f = 0} f && /^\| `/' "$DOC" |
+        sed -E 's/^\| `([^`]*)`.*/\1/'
+}
+
+# The fragments $2... (the quote's fixed text) are in program $1 as installed here.
+assert_in_program() {
+    local prog=$1 f
+    shift
+    [ -e "$prog" ] || { echo "$prog is not installed (install-deps.sh installs it)" >&2; return 1; }
+    for f in "$@"; do
+        grep -aqF -- "$f" "$prog" || { echo "not in $prog: $f" >&2; return 1; }
+    done
+}
+
+@test "the messages troubleshooting.md quotes from Docker, upstream's rootlesskit and iptables are theirs" {
+    local q n=0 go=/usr/bin/rootlesskit dockerd=/usr/sbin/dockerd
+    while IFS= read -r q; do
+        n=$((n + 1))
+        case $q in
+        "[rootlesskit:parent] error: failed to start the child: fork/exec"*)
+            assert_in_program "$go" "failed to start the child" "fork/exec"
+            assert_format_in_src "(ours, quoted beside it)" "failed to create the user namespace" \
+                "failed to create the user namespace: Operation not permitted" ;;
+        "fork/exec /proc/self/exe: no space left on device")
+            assert_in_program "$go" "fork/exec" "max_user_namespaces needs to be set to non-zero" ;;
+        "fork/exec /proc/self/exe: permission denied")
+            assert_in_program "$go" "fork/exec" ;;
+        "failed to setup UID/GID map: failed to compute uid/gid map: No subuid ranges found"*)
+            assert_in_program "$go" "failed to compute uid/gid map" "No subuid ranges found for user" ;;
+        "docker: failed to register layer: Error processing tar file"*)
+            assert_in_program "$dockerd" "failed to register layer" "Error processing tar file" ;;
+        "docker: failed to register layer: ApplyLayer"*)
+            assert_in_program "$dockerd" "failed to register layer" "ApplyLayer" ;;
+        "could not get XDG_RUNTIME_DIR")
+            assert_in_program "$dockerd" "could not get XDG_RUNTIME_DIR" ;;
+        "iptables failed: iptables -t nat -N DOCKER: Fatal: can't open lock file"*)
+            assert_in_program "$dockerd" "iptables failed"
+            assert_in_program /usr/sbin/xtables-legacy-multi "can't open lock file" ;;
+        "docker: Error response from daemon: OCI runtime create failed"*)
+            assert_in_program "$dockerd" "OCI runtime create failed" ;;
+        "Enabling IP forwarding failed"*)
+            assert_in_program "$dockerd" "Enabling IP forwarding failed" ;;
+        # rows that start with a command or a flag: symptoms, not quoted messages
+        "systemctl --user" | "--cpus" | "docker run -p 80:80 ..." | ping | "docker run --net=host" | \
+            "docker run -p") ;;
+        *)
+            echo "troubleshooting.md quotes a message this test does not know: $q" >&2
+            return 1 ;;
+        esac
+    done < <(daemon_quotes)
+    [ "$n" -ge 10 ]
 }
