@@ -228,8 +228,10 @@ s4ctl() { as_user "$RK_TEST_PREFIX/bin/rootlessctl" --socket "$T/sd/api.sock" "$
     first=${rates[0]}
     last=${rates[29]}
     [ "$first" -gt 0 ]
-    # at least half the first second's rate at the end (upstream drops to ~100/s)
-    [ $((last * 2)) -ge "$first" ]
+    # No collapse: upstream falls to ~100/s once TIME_WAIT fills (a 50x drop). A tenth of the
+    # first second's rate, not a tighter bound: the rate itself is bench/'s business, and load
+    # beside the test halved it once here (5561 -> 2592/s) without anything being wrong.
+    [ $((last * 10)) -ge "$first" ]
     kill "$(pgrep -o -f "^$RK --state-dir=$T/sd")"
     wait || true
 }
