@@ -7,11 +7,7 @@
 load lane-helpers
 
 setup() { make_scratch; }
-teardown() {
-    local pid
-    for pid in $(marked_pids); do kill -9 "$pid" 2>/dev/null || true; done
-    rm -rf "$D"
-}
+teardown() { scratch_teardown; }
 
 @test "the .deb replaced Debian's rootlesskit package and provides it" {
     run dpkg-query -W -f '${Status}' rootlesskit

@@ -6,11 +6,7 @@
 load lane-helpers
 
 setup() { make_scratch; }
-teardown() {
-    local pid
-    for pid in $(marked_pids); do kill -9 "$pid" 2>/dev/null || true; done
-    rm -rf "$D"
-}
+teardown() { scratch_teardown; }
 
 @test "the runnable blocks of README.md and docs/*.md for Debian unstable run as the user, as written" {
     cp -r /lane/docs-copy "$D/d"

@@ -34,6 +34,13 @@ make_scratch() {
     export D
 }
 
+# The usual teardown: every process carrying $D's mark killed, $D removed.
+scratch_teardown() {
+    local pid
+    for pid in $(marked_pids); do kill -9 "$pid" 2>/dev/null || true; done
+    rm -rf "$D"
+}
+
 # Processes carrying $D's mark (zombies excluded).
 marked_pids() {
     local f pid
