@@ -3,7 +3,6 @@
 
 #include "net/pasta.hpp"
 #include "port/listener.hpp"
-
 #include "sys/fs.hpp"
 #include "sys/process.hpp"
 #include "util/strings.hpp"
@@ -260,8 +259,8 @@ Finding diagnose_pasta(const std::optional<std::string>& path,
     if (!path)
         return make("pasta", Severity::Info, "pasta not found (only --net=pasta needs it)",
                     install_command(distro, "passt"));
-    const std::string which =
-        fmt::format("{} {}", *path, version ? version->text : "(prints no version, as Debian 12's)");
+    const std::string which = fmt::format(
+        "{} {}", *path, version ? version->text : "(prints no version, as Debian 12's)");
     if (!usable)
         return make("pasta", Severity::Warn,
                     fmt::format("{}: --net=pasta cannot use it: {}", which, usable.error().context),
@@ -512,8 +511,8 @@ std::vector<Finding> run_checks(const CheckEnv& env) {
         o.pasta_binary = *pasta;
         if (auto p = net::probe_pasta(o); !p) pasta_usable = util::fail(p.error());
     }
-    out.push_back(diagnose_pasta(pasta, pasta ? helper_version(*pasta) : std::nullopt,
-                                 pasta_usable, env.distro));
+    out.push_back(diagnose_pasta(pasta, pasta ? helper_version(*pasta) : std::nullopt, pasta_usable,
+                                 env.distro));
 
     CgroupFacts cg;
     struct statfs sf {};

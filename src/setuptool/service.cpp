@@ -179,8 +179,8 @@ util::Result<ServicePlan> plan_service(const PlanInput& in) {
         // As dockerd-rootless.sh: /run is a copy of the host's; drop its links to the host's
         // docker and containerd sockets so that dockerd makes its own.
         p.prelude = "rm -f /run/docker /run/containerd /run/xtables.lock && exec \"$0\" \"$@\"";
-        p.client_env = {{"DOCKER_HOST", dockerd_host(in.daemon_args).value_or(
-                                            "unix://{runtime}/docker.sock")}};
+        p.client_env = {
+            {"DOCKER_HOST", dockerd_host(in.daemon_args).value_or("unix://{runtime}/docker.sock")}};
         p.data_dir = "{data}/docker";
     } else if (in.daemon == "containerd") {
         p.name = "containerd";

@@ -166,14 +166,15 @@ TEST(Helpers, Slirp4netnsAndPasta) {
         diagnose_slirp4netns("/usr/bin/slirp4netns", Version{{1, 2, 0}, "1.2.0"}, kDebian).severity,
         Severity::Ok);
     const rk::util::Status works;
-    const rk::util::Status lacks = rk::util::fail(
-        rk::util::plain_error("/usr/bin/pasta does not support --config-net"));
+    const rk::util::Status lacks =
+        rk::util::fail(rk::util::plain_error("/usr/bin/pasta does not support --config-net"));
     EXPECT_EQ(diagnose_pasta(std::nullopt, std::nullopt, works, kDebian).severity, Severity::Info);
     // Debian 12's passt prints no version and works: what is tried decides, not a version
     auto debian12 = diagnose_pasta("/usr/bin/pasta", std::nullopt, works, kDebian);
     EXPECT_EQ(debian12.severity, Severity::Ok);
     EXPECT_FALSE(has(debian12.found, "2023_06_25")) << debian12.found;
-    auto old = diagnose_pasta("/usr/bin/pasta", Version{{2022, 1, 1}, "2022_01_01"}, lacks, kDebian);
+    auto old =
+        diagnose_pasta("/usr/bin/pasta", Version{{2022, 1, 1}, "2022_01_01"}, lacks, kDebian);
     EXPECT_EQ(old.severity, Severity::Warn);
     EXPECT_TRUE(has(old.found, "does not support --config-net")) << old.found;
 }
