@@ -27,7 +27,7 @@ util::Result<util::Fd> connect_unix(const std::string& path) {
     return fd;
 }
 
-int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const int> fds, int flags) {
+int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const int> fds) {
     if (fds.size() > kMaxPassedFds) {
         errno = EINVAL;
         return -1;
@@ -48,7 +48,7 @@ int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const in
         c->cmsg_len = CMSG_LEN(bytes);
         std::memcpy(CMSG_DATA(c), fds.data(), bytes);
     }
-    ssize_t n = retry_eintr([&] { return ::sendmsg(sock, &mh, flags | MSG_NOSIGNAL); });
+    ssize_t n = retry_eintr([&] { return ::sendmsg(sock, &mh, MSG_NOSIGNAL); });
     if (n == static_cast<ssize_t>(len)) return 0;
     if (n >= 0) errno = EMSGSIZE; // a short send: not all of the message went
     return -1;
@@ -65,10 +65,17 @@ util::Status send_with_fd(int sock, const void* data, size_t len, int fd) {
     return {};
 }
 
-util::Result<ReceivedMany> recv_with_fds(int sock, void* data, size_t len, int flags) {
-    ReceivedMany r;
+namespace {
+
+// One recvmsg into `data` with room for kMax descriptors (a control buffer on the stack, sized
+// for the caller: the one-descriptor form allocates nothing); `on_fd` takes ownership of each
+// descriptor that arrived, before anything else is looked at. The size, or the error; MSG_TRUNC
+// and MSG_CTRUNC in `msg_flags`.
+template <size_t kMax, typename OnFd>
+util::Result<size_t> recv_fds_core(int sock, void* data, size_t len, int flags, int& msg_flags,
+                                   OnFd on_fd) {
     iovec iov{data, len};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMax)] = {};
     msghdr mh{};
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
@@ -82,23 +89,38 @@ util::Result<ReceivedMany> recv_with_fds(int sock, void* data, size_t len, int f
         for (size_t i = 0; i < count; ++i) {
             int fd;
             std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            r.fds.emplace_back(fd);
+            on_fd(util::Fd(fd));
         }
     }
-    r.size = static_cast<size_t>(n);
-    r.truncated = (mh.msg_flags & MSG_TRUNC) != 0;
-    r.fds_truncated = (mh.msg_flags & MSG_CTRUNC) != 0;
+    msg_flags = mh.msg_flags;
+    return static_cast<size_t>(n);
+}
+
+} // namespace
+
+util::Result<ReceivedMany> recv_with_fds(int sock, void* data, size_t len, int flags) {
+    ReceivedMany r;
+    int mf = 0;
+    r.size = RK_TRY(recv_fds_core<kMaxPassedFds>(
+        sock, data, len, flags, mf, [&](util::Fd fd) { r.fds.push_back(std::move(fd)); }));
+    r.truncated = (mf & MSG_TRUNC) != 0;
+    r.fds_truncated = (mf & MSG_CTRUNC) != 0;
     return r;
 }
 
 util::Result<Received> recv_with_fd(int sock, void* data, size_t len, int flags) {
-    auto many = RK_TRY(recv_with_fds(sock, data, len, flags));
     Received r;
-    r.size = many.size;
+    int mf = 0;
+    bool extra = false;
     // one descriptor is expected; any more are closed here, and a message with more is as
     // wrong as one cut short
-    if (!many.fds.empty()) r.fd = std::move(many.fds.front());
-    r.truncated = many.truncated || many.fds_truncated || many.fds.size() > 1;
+    r.size = RK_TRY(recv_fds_core<1>(sock, data, len, flags, mf, [&](util::Fd fd) {
+        if (r.fd)
+            extra = true;
+        else
+            r.fd = std::move(fd);
+    }));
+    r.truncated = extra || (mf & (MSG_TRUNC | MSG_CTRUNC)) != 0;
     return r;
 }
 

@@ -23,10 +23,8 @@ util::Status send_with_fd(int sock, const void* data, size_t len, int fd);
 // The same with syscalls only (no allocation: usable in a vfork child): 0, or -1 with errno.
 int send_with_fd_raw(int sock, const void* data, size_t len, int fd);
 // `len` bytes of `data` with the descriptors `fds` (at most kMaxPassedFds; none if empty), with
-// syscalls only and `flags` for sendmsg (MSG_NOSIGNAL is added): 0, or -1 with errno
-// (EMSGSIZE for a short send, EINVAL for too many fds).
-int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const int> fds,
-                      int flags = 0);
+// syscalls only: 0, or -1 with errno (EMSGSIZE for a short send, EINVAL for too many fds).
+int send_with_fds_raw(int sock, const void* data, size_t len, std::span<const int> fds);
 // One message into `data` (at most `len` bytes) and the descriptor that came with it, if any
 // (close-on-exec). `flags` go to recvmsg (e.g. MSG_DONTWAIT). `truncated`: the message or its
 // control data did not fit.
