@@ -7,21 +7,13 @@
 
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <optional>
 #include <sys/socket.h>
 
 namespace rk::port {
 using util::fail;
 using util::Fd;
 using util::plain_error;
-
-namespace {
-
-bool is_ipv4(const std::string& ip) {
-    auto a = sys::parse_ip(ip);
-    return a && a->family == AF_INET;
-}
-
-} // namespace
 
 std::string privileged_port_fix(int port, long current) {
     return fmt::format("publish a port >= {0}; or, as root, add "
@@ -53,20 +45,25 @@ util::Result<Fd> make_listener(const PortSpec& s) {
         return fail(plain_error(
             fmt::format("listen {} {}: no suitable address found", s.proto, s.parent_ip)));
     };
+    // The parent IP, parsed once; an empty one is the unspecified address of the family chosen.
+    std::optional<sys::IpAddress> given;
+    if (!ip.empty() && !(given = sys::parse_ip(ip))) return no_addr();
+    const bool v4 = given && given->family == AF_INET;
     if (suffix == '4') {
-        if (!ip.empty() && !is_ipv4(ip)) return no_addr();
+        if (given && !v4) return no_addr();
         family = AF_INET;
         if (ip.empty()) ip = "0.0.0.0";
     } else if (suffix == '6') {
-        if (!ip.empty() && is_ipv4(ip)) return no_addr();
+        if (v4) return no_addr();
         family = AF_INET6;
         v6only = true;
         if (ip.empty()) ip = "::";
     } else if (ip.empty() || ip == "0.0.0.0" || ip == "::") {
         family = AF_INET6; // dual-stack
         ip = "::";
+        given.reset();
     } else {
-        family = is_ipv4(ip) ? AF_INET : AF_INET6;
+        family = v4 ? AF_INET : AF_INET6;
     }
     int type = base == "udp" ? SOCK_DGRAM : SOCK_STREAM;
     Fd fd(::socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -74,9 +71,8 @@ util::Result<Fd> make_listener(const PortSpec& s) {
     int one = 1, v6 = v6only ? 1 : 0;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);
-    auto addr = sys::parse_ip(ip);
-    if (!addr) return no_addr();
-    sys::Endpoint at{family, *addr, static_cast<uint16_t>(s.parent_port)};
+    sys::Endpoint at{family, given.value_or(sys::IpAddress{family, {}}),
+                     static_cast<uint16_t>(s.parent_port)};
     sockaddr_storage ss;
     socklen_t len = sys::to_sockaddr(at, ss);
     std::string where = family == AF_INET6 ? fmt::format("[{}]:{}", ip, s.parent_port)
