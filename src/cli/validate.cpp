@@ -67,6 +67,13 @@ util::Status validate_network(const proto::Options& o) {
             return fail(
                 plain_error("ifname cannot be specified for --net=" + o.net, "drop --ifname"));
     }
+    if (o.socket_bypass && o.net == "host")
+        // The command already is in the host's network: nothing could be bypassed, and every
+        // connect() would still pay the trap.
+        return fail(plain_error("--socket-bypass has nothing to bypass with --net=host (the "
+                                "command already uses the host's network)",
+                                "drop --socket-bypass, or use a network driver, e.g. "
+                                "--net=slirp4netns"));
     if (hostlike && o.mtu != 0) util::log::warn("--mtu is discarded for --net={}", o.net);
     if (o.ipv6) {
         // gvisor-tap-vsock: upstream refuses --ipv6; our embedded network has it.

@@ -244,7 +244,8 @@ rkb() { rk --net=slirp4netns --copy-up=/etc "$@"; }
     # none: no route, so nothing is bypassed
     run rk --net=none --socket-bypass "$CONNECT" 198.51.100.2 "$PORT"
     assert_output --partial "error ENETUNREACH"
-    # host: already the host's network; the flag changes nothing
+    # host: already the host's network; the flag is refused (cli.bats has the message)
     run rk --net=host --socket-bypass "$CONNECT" -e 198.51.100.2 "$PORT"
-    assert_output --partial "ok local=198.51.100.1:"
+    assert_failure 1
+    assert_output --partial "--socket-bypass has nothing to bypass with --net=host"
 }

@@ -62,6 +62,9 @@ expect_usage_error() {
     expect_usage_error 'propagation rshared does not support copy-up driver tmpfs+symlink' --propagation=rshared --copy-up=/etc true
     expect_usage_error '/tmp cannot be copied up' --copy-up=/tmp true
     expect_usage_error 'failed to setup UID/GID map: unknown subid source "x"' --subid-source=x true
+    # the default network is the host's: nothing to bypass, and every connect() would be trapped
+    expect_usage_error '--socket-bypass has nothing to bypass with --net=host' --socket-bypass true
+    expect_usage_error '--socket-bypass has nothing to bypass with --net=host' --net=host --socket-bypass true
 }
 
 @test "sctp ports fail with one line naming the protocol" {
