@@ -3,22 +3,16 @@
 //
 // Such a namespace may be kept in by the home namespace's packet filter, which routes do not
 // show (Docker < 25 isolates --internal networks that way), so its connections to a destination
-// are bypassed only once one of them got there without the bypass. A connection left to the
-// kernel is watched through our copy of the caller's socket: established (any state past
-// SYN_SENT) is evidence. Its state is read (TCP_INFO) when the next connect from that
-// namespace to that destination comes and on each sweep - never through the event loop, which
-// would make the caller's socket non-blocking, nor SO_ERROR, which would take the error from
-// the caller. A refused or dropped connection proves nothing and is forgotten after 10 s.
+// are bypassed only once one of them got there without the bypass. Whether one got there is
+// seen by the watcher (watcher.hpp) at the moment its handshake completes. Thread-safe.
 #pragma once
 
 #include "bypass/policy.hpp"
-#include "util/fd.hpp"
 
-#include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <unordered_set>
-#include <vector>
 
 namespace rk::bypass {
 
@@ -30,21 +24,18 @@ struct Evidence {
 
 class EgressLedger {
   public:
-    using Clock = std::chrono::steady_clock;
-
-    // Whether `e` was seen established; looks at the watched connections for it first.
-    bool reached(const Evidence& e);
-    // Watches `sock` (our copy of a connection to e.dst left to the kernel). At most 64 at a
-    // time; more are not watched.
-    void watch(const Evidence& e, util::Fd sock);
-    // Moves the watched connections that got through to the ledger; drops the decided ones.
-    void sweep() { check(nullptr); }
-    bool watching() const { return !watches_.empty(); }
-    // Lets go of the watched sockets (out of fds).
-    void drop_watches() { watches_.clear(); }
+    // Whether a connection from e.ns to e.dst was seen established.
+    bool reached(const Evidence& e) const {
+        std::lock_guard lock(mu_);
+        return egress_.contains(e);
+    }
+    void record(const Evidence& e) {
+        std::lock_guard lock(mu_);
+        if (egress_.size() >= 65536) egress_.clear();
+        egress_.insert(e);
+    }
 
   private:
-    void check(const Evidence* only);
     struct Hash {
         size_t operator()(const Evidence& e) const {
             uint64_t a, b;
@@ -53,13 +44,8 @@ class EgressLedger {
             return std::hash<uint64_t>()(e.ns ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b << 1));
         }
     };
-    struct Watch {
-        Evidence evidence;
-        util::Fd sock;
-        Clock::time_point deadline;
-    };
+    mutable std::mutex mu_;
     std::unordered_set<Evidence, Hash> egress_;
-    std::vector<Watch> watches_;
 };
 
 } // namespace rk::bypass

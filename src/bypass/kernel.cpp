@@ -24,7 +24,10 @@ util::Result<FilterProgram> build_filter() {
     auto release = [&] { ::seccomp_release(ctx); };
     int rc = ::seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     if (rc == 0) rc = ::seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
-    if (rc == 0) rc = ::seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
+    for (unsigned len : kTrappedAddrLens)
+        if (rc == 0)
+            rc = ::seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 1,
+                                    SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffU, len));
     util::Fd mem(::memfd_create("rootlesskit-bypass-filter", MFD_CLOEXEC));
     if (rc == 0 && !mem) rc = -errno;
     if (rc == 0) rc = ::seccomp_export_bpf(ctx, mem.get());

@@ -18,8 +18,13 @@
 
 namespace rk::bypass {
 
-// The filter: connect() on the native architecture raises a user notification; every other
-// syscall, and every syscall of another ABI (a 32-bit program in a container), is allowed.
+// The filter: connect() on the native architecture raises a user notification when its
+// address length is one an IPv4 or IPv6 address comes with (kTrappedAddrLens); every other
+// connect() - AF_UNIX ones, whose length is the path's (a Docker client's to docker.sock, say),
+// netlink, ... - every other syscall, and every syscall of another ABI (a 32-bit program in a
+// container) goes on without stopping.
+// sockaddr_in, the RFC 2133 sockaddr_in6 (no scope id), sockaddr_in6, sockaddr_storage.
+inline constexpr unsigned kTrappedAddrLens[] = {16, 24, 28, 128};
 // Built with libseccomp once, by the parent before start-up (the child inherits it through
 // ChildStartup).
 using FilterProgram = std::vector<sock_filter>;
@@ -65,6 +70,15 @@ inline int notif_send(int listener, seccomp_notif_resp* r) {
 inline bool notif_id_valid(int listener, __u64 id) {
     return ::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
+// Asks the kernel to wake the receiving thread on the caller's CPU and the caller on ours
+// (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, Linux 6.6): for a supervisor that answers each
+// notification at once, as ours does. False where the kernel lacks it.
+inline bool notif_sync_wakeup(int listener) {
+    constexpr unsigned long kSetFlags = SECCOMP_IOW(4, __u64); // SECCOMP_IOCTL_NOTIF_SET_FLAGS
+    constexpr __u64 kSyncWakeUp = 1;                           // ..._FD_SYNC_WAKE_UP
+    return ::ioctl(listener, kSetFlags, kSyncWakeUp) == 0;
+}
+
 // Puts `src` in the caller's table as `target_fd` (replacing what was there).
 inline int notif_addfd(int listener, __u64 id, int src, int target_fd, bool cloexec) {
     seccomp_notif_addfd a{};

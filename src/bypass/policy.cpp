@@ -63,7 +63,8 @@ std::vector<uint8_t> route_request(const Address& dst, uint32_t seq) {
     return buf;
 }
 
-std::optional<Route> parse_route_reply(std::span<const uint8_t> bytes, uint32_t seq) {
+std::optional<Route> parse_route_reply(std::span<const uint8_t> bytes, uint32_t seq,
+                                       uint32_t portid) {
     size_t off = 0;
     while (off + sizeof(nlmsghdr) <= bytes.size()) {
         nlmsghdr nh;
@@ -71,6 +72,10 @@ std::optional<Route> parse_route_reply(std::span<const uint8_t> bytes, uint32_t 
         if (nh.nlmsg_len < sizeof nh || nh.nlmsg_len > bytes.size() - off) return std::nullopt;
         const uint8_t* body = bytes.data() + off + NLMSG_HDRLEN;
         const size_t body_len = nh.nlmsg_len - NLMSG_HDRLEN;
+        if (nh.nlmsg_pid != portid) {
+            off += NLMSG_ALIGN(nh.nlmsg_len);
+            continue;
+        }
         if (nh.nlmsg_seq == seq && nh.nlmsg_type == NLMSG_ERROR) {
             nlmsgerr e;
             if (body_len < sizeof e.error) return std::nullopt;

@@ -44,9 +44,12 @@ struct Route {
     unsigned type = 0;    // RTN_UNICAST, RTN_LOCAL, RTN_UNREACHABLE, ...
     bool gateway = false; // via a gateway (RTA_GATEWAY, RTA_VIA or a multipath route)
 };
-// The reply to route_request: an RTM_NEWROUTE or an NLMSG_ERROR with `seq`; nullopt for
-// anything else (truncated, another sequence number, no route message).
-std::optional<Route> parse_route_reply(std::span<const uint8_t> bytes, uint32_t seq);
+// The reply to route_request: an RTM_NEWROUTE or an NLMSG_ERROR with `seq`, addressed to our
+// socket's port id `portid` (a change notification carries the sequence number and port id of
+// whoever made the change, which may equal ours by chance); nullopt for anything else
+// (truncated, another sequence number or port, no route message).
+std::optional<Route> parse_route_reply(std::span<const uint8_t> bytes, uint32_t seq,
+                                       uint32_t portid);
 
 // A destination is outside a namespace when that namespace reaches it through a gateway
 // (a unicast route with a next hop): not local, not on a directly connected subnet, and not

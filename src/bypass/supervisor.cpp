@@ -6,25 +6,28 @@
 #include "bypass/evidence.hpp"
 #include "bypass/kernel.hpp"
 #include "bypass/options.hpp"
-#include "sys/syscalls.hpp"
+#include "bypass/routes.hpp"
+#include "bypass/watcher.hpp"
 #include "util/log.hpp"
 
+#include <atomic>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
-#include <map>
+#include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/stat.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/uio.h>
+#include <thread>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 namespace rk::bypass {
 using util::fail;
@@ -44,64 +47,112 @@ struct Call {
     Fd sock;             // our copy of the caller's socket
     uint64_t ns_key = 0; // its network namespace's cookie
     uint16_t bound_port = 0;
-    bool nonblock = false, cloexec = false;
 };
-using CallPtr = std::shared_ptr<Call>;
+
+// Wakes a worker out of the receive ioctl (its only unblocked signal): the handler does
+// nothing, the ioctl returns EINTR. SIGURG is never forwarded to the command (sys/signals),
+// so the main thread does not block it either, and its default is to be ignored.
+constexpr int kWakeSignal = SIGURG;
+void on_wake_signal(int) {}
+
+// Pidfds of callers' threads, kept while their threads live, where a pidfd names a thread
+// (PIDFD_THREAD): a thread that connects again costs no pidfd_open. A dead thread's pidfd
+// answers ESRCH (its tid may be someone else's by then): it is opened again.
+class PidfdCache {
+  public:
+    std::shared_ptr<Fd> get(pid_t tid, ThreadPidfd mode) {
+        if (mode != ThreadPidfd::Supported) return open(tid, mode);
+        {
+            std::lock_guard lock(mu_);
+            if (auto it = fds_.find(tid); it != fds_.end()) return it->second;
+        }
+        auto fd = open(tid, mode);
+        if (!fd) return fd;
+        std::lock_guard lock(mu_);
+        if (fds_.size() >= 1024) fds_.clear();
+        fds_[tid] = fd;
+        return fd;
+    }
+    void forget(pid_t tid) {
+        std::lock_guard lock(mu_);
+        fds_.erase(tid);
+    }
+    void clear() {
+        std::lock_guard lock(mu_);
+        fds_.clear();
+    }
+
+  private:
+    static std::shared_ptr<Fd> open(pid_t tid, ThreadPidfd mode) {
+        Fd fd = open_caller(tid, mode);
+        return fd ? std::make_shared<Fd>(std::move(fd)) : nullptr;
+    }
+    std::mutex mu_;
+    std::unordered_map<pid_t, std::shared_ptr<Fd>> fds_;
+};
 
 } // namespace
 
 struct Supervisor::Impl {
     asio::io_context& io;
     Config cfg;
-    asio::posix::stream_descriptor channel;
-    std::optional<asio::posix::stream_descriptor> listener;
-    bool channel_open = true;
-    Fd host_nl;               // rtnetlink in our own namespace (--disable-host-loopback)
+    asio::posix::stream_descriptor channel; // read on the loop; workers send Query frames
+    std::atomic<bool> channel_open{true};
+    // Set on the loop before the workers start (Home precedes Listener), then read-only.
+    Fd listener;
     uint64_t host_key = 0;    // our own network namespace (inode)
     uint64_t host_cookie = 0; // and its cookie
     uint64_t home_key = 0;    // the command's network namespace (Home frame)
-    Fd home_nl;
-    uint32_t seq = 0;
+    std::unique_ptr<NetnsRoutes> home_routes, host_routes; // host: --disable-host-loopback
     OptionDefaults defaults;
     ThreadPidfd thread_pidfd = ThreadPidfd::Unsupported;
-    Stats stats;
 
-    struct CachedNetns {
-        Fd nl;
+    Counters counters;
+    EgressLedger ledger; // destinations containers reached the usual way (see decide)
+    PidfdCache pidfds;
+
+    // Namespaces behind home (containers'): their route lookups, and the calls waiting for
+    // the child to make an rtnetlink socket in one. Guarded by mu; never held while calling
+    // into the watcher.
+    std::mutex mu;
+    struct Netns {
+        std::shared_ptr<NetnsRoutes> routes;
         Clock::time_point used;
     };
-    std::unordered_map<uint64_t, CachedNetns> cache;
+    std::unordered_map<uint64_t, Netns> netns;
     struct Waiting {
-        std::vector<CallPtr> calls;
+        std::vector<Call> calls;
         Clock::time_point deadline;
     };
     std::unordered_map<uint64_t, Waiting> waiting;
-    EgressLedger ledger; // destinations containers reached the usual way (see decide)
-    asio::steady_timer sweep_timer;
-    bool sweep_armed = false;
     Clock::time_point last_fd_warning{};
 
+    Watcher watcher{counters, ledger, [this] { return housekeeping(); }};
+    std::vector<std::thread> workers;
+    std::atomic<bool> stopping{false};
+    std::atomic<int> running{0};
+
     Impl(asio::io_context& i, Fd ch, Config c)
-        : io(i), cfg(std::move(c)), channel(i, ch.release()), sweep_timer(i) {}
+        : io(i), cfg(std::move(c)), channel(i, ch.release()) {}
+
+    ~Impl() { stop_workers(); }
 
     // --- replies -------------------------------------------------------------------------
-    int listener_fd() { return listener ? listener->native_handle() : -1; }
-
     void pass(__u64 id) {
         seccomp_notif_resp r{};
         r.id = id;
         r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-        notif_send(listener_fd(), &r);
-        ++stats.passed;
+        notif_send(listener.get(), &r);
+        counters.passed.fetch_add(1, std::memory_order_relaxed);
     }
     void reply(__u64 id, int err) {
         seccomp_notif_resp r{};
         r.id = id;
         r.error = -err;
-        notif_send(listener_fd(), &r);
+        notif_send(listener.get(), &r);
     }
 
-    // --- the channel ---------------------------------------------------------------------
+    // --- the channel (event loop) --------------------------------------------------------
     void arm_channel() {
         channel.async_wait(asio::posix::stream_descriptor::wait_read,
                            [this](boost::system::error_code ec) {
@@ -118,24 +169,25 @@ struct Supervisor::Impl {
                 if (r.error().err == EAGAIN) return true;
                 channel_open = false;
                 // The child is gone: nothing waiting for it will be answered.
-                for (auto& [key, w] : waiting)
+                std::unordered_map<uint64_t, Waiting> left;
+                {
+                    std::lock_guard lock(mu);
+                    left.swap(waiting);
+                }
+                for (auto& [key, w] : left)
                     for (auto& c : w.calls)
-                        pass(c->id);
-                waiting.clear();
+                        pass(c.id);
                 return false;
             }
             switch (r->frame.tag) {
             case Tag::Home:
-                if (r->fd && !home_nl) {
+                if (r->fd && !home_routes && !listener) {
                     home_key = netns_cookie(r->fd.get());
-                    home_nl = std::move(r->fd);
+                    home_routes = std::make_unique<NetnsRoutes>(std::move(r->fd));
                 }
                 break;
             case Tag::Listener:
-                if (r->fd && !listener) {
-                    listener.emplace(io, r->fd.release());
-                    arm_listener();
-                }
+                if (r->fd && !listener) start_workers(std::move(r->fd));
                 break;
             case Tag::Reply:
                 on_reply(r->frame, std::move(r->fd));
@@ -146,47 +198,75 @@ struct Supervisor::Impl {
         }
     }
 
-    // --- notifications -------------------------------------------------------------------
-    // The listener is blocking, and SECCOMP_IOCTL_NOTIF_RECV waits for the next notification
-    // whatever the fd's flags: it is called only after poll() said one is pending. When the
-    // last process under the filter is gone the listener reports POLLHUP (the event loop sees
-    // it as readable) and RECV would wait forever - on Linux before 6.6 with no way out, taking
-    // the loop that reaps the child and handles SIGTERM with it. So a hang-up ends the
-    // listener.
-    void arm_listener() {
-        listener->async_wait(asio::posix::stream_descriptor::wait_read,
-                             [this](boost::system::error_code ec) {
-                                 if (ec || !listener) return;
-                                 // A few per wake-up, then the rest of the loop gets a turn.
-                                 for (int i = 0; i < 16; ++i) {
-                                     pollfd p{listener_fd(), POLLIN, 0};
-                                     if (::poll(&p, 1, 0) != 1) break;
-                                     if (!(p.revents & POLLIN)) {
-                                         if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
-                                             return close_listener();
-                                         break;
-                                     }
-                                     receive_one();
-                                 }
-                                 arm_listener();
-                             });
-    }
-
-    void close_listener() {
-        log::debug("socket bypass: no process is left under the filter");
-        listener.reset();
-    }
-
-    void receive_one() {
-        seccomp_notif n{};
-        if (notif_recv(listener_fd(), &n) != 0) {
-            // ENOENT: the caller went away between poll() and RECV.
-            if (errno == EBADF || errno == EINVAL)
-                log::error("socket bypass: {}", std::strerror(errno));
-            return;
+    // --- workers -------------------------------------------------------------------------
+    void start_workers(Fd l) {
+        listener = std::move(l);
+        const bool sync = notif_sync_wakeup(listener.get());
+        log::debug("socket bypass: {} workers, synchronous wake-ups {}", kWorkers,
+                   sync ? "on" : "unavailable (Linux < 6.6)");
+        struct sigaction sa {};
+        sa.sa_handler = on_wake_signal; // no SA_RESTART: the ioctl must return
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(kWakeSignal, &sa, nullptr);
+        for (int i = 0; i < kWorkers; ++i) {
+            try {
+                workers.emplace_back([this] { work(); });
+            } catch (const std::system_error& e) {
+                log::warn("socket bypass: cannot start a worker: {}", e.what());
+                break;
+            }
         }
+    }
+
+    void stop_workers() {
+        stopping = true;
+        // A signal that lands before a worker enters the ioctl is lost: keep sending until
+        // every one has left its loop.
+        while (running.load() > 0) {
+            for (auto& t : workers)
+                ::pthread_kill(t.native_handle(), kWakeSignal);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        for (auto& t : workers)
+            t.join();
+        workers.clear();
+    }
+
+    // A worker's loop: receive, decide, answer; until stopped, or until no process is left
+    // under the filter (then the kernel says so with POLLHUP, and from 6.11 on the ioctl
+    // returns at once instead of waiting).
+    void work() {
+        running.fetch_add(1);
+        sigset_t mask;
+        sigfillset(&mask);
+        sigdelset(&mask, kWakeSignal);
+        ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+        while (!stopping) {
+            seccomp_notif n{};
+            if (notif_recv(listener.get(), &n) != 0) {
+                if (errno == EINTR) continue;
+                if (errno == ENOENT) { // the caller went away; or nobody is left
+                    if (hung_up()) break;
+                    continue;
+                }
+                log::error("socket bypass: receiving a notification: {}", std::strerror(errno));
+                break;
+            }
+            handle(n);
+        }
+        running.fetch_sub(1);
+    }
+
+    bool hung_up() {
+        pollfd p{listener.get(), POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1 && !(p.revents & POLLIN) &&
+               (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+    }
+
+    void handle(const seccomp_notif& n) {
         int refuse = 0;
-        if (auto c = inspect(n, refuse)) {
+        Call c;
+        if (inspect(n, c, refuse)) {
             with_netns(std::move(c));
         } else if (refuse != 0) {
             reply(n.id, refuse);
@@ -195,177 +275,188 @@ struct Supervisor::Impl {
         }
     }
 
-    // Steps 1 and 2 (supervisor.hpp). Returns a Call to go on with; or nullptr with `refuse`
-    // 0 (the kernel carries on) or an errno to fail the call with. Reads from the caller (its
-    // memory, its fd, /proc/TID) count only if the notification is still valid after the last
-    // of them: then the thread was blocked in this connect() throughout, so its tid named it.
-    CallPtr inspect(const seccomp_notif& n, int& refuse) {
+    // Steps 1 and 2 (supervisor.hpp). True with `c` to go on with; else `refuse` is 0 (the
+    // kernel carries on) or an errno to fail the call with. Reads from the caller (its memory,
+    // its fd, /proc/TID) count only if the notification is still valid after the last of
+    // them: then the thread was blocked in this connect() throughout, so its tid named it.
+    bool inspect(const seccomp_notif& n, Call& c, int& refuse) {
         refuse = 0;
         const auto len = n.data.args[2];
-        if (len < sizeof(sa_family_t) || len > sizeof(sockaddr_storage)) return nullptr;
-        std::array<uint8_t, sizeof(sockaddr_storage)> raw{};
+        if (len < sizeof(sa_family_t) || len > sizeof(sockaddr_storage)) return false;
+        std::array<uint8_t, sizeof(sockaddr_storage)> raw;
         iovec local{raw.data(), static_cast<size_t>(len)};
         iovec remote{reinterpret_cast<void*>(n.data.args[1]), static_cast<size_t>(len)};
         if (::process_vm_readv(static_cast<pid_t>(n.pid), &local, 1, &remote, 1, 0) !=
             static_cast<ssize_t>(len))
-            return nullptr;
+            return false;
         auto dst = parse_sockaddr({raw.data(), static_cast<size_t>(len)});
-        if (!dst) return nullptr; // AF_UNIX and friends; AF_UNSPEC only disconnects
-
-        auto c = std::make_shared<Call>();
-        c->id = n.id;
-        c->tid = static_cast<pid_t>(n.pid);
-        c->fd = static_cast<int>(n.data.args[0]);
-        c->dst = *dst;
-        Fd pidfd = open_caller(c->tid, thread_pidfd);
-        if (!pidfd) return nullptr; // gone, or a thread whose fd table we cannot name
-        c->sock = Fd(pidfd_getfd(pidfd.get(), c->fd));
-        if (!c->sock && (errno == EMFILE || errno == ENFILE)) {
-            // What we can let go of: watched connections and idle namespaces' sockets.
-            ledger.drop_watches();
-            cache.clear();
-            c->sock = Fd(pidfd_getfd(pidfd.get(), c->fd));
-        }
-        if (!c->sock) {
-            if (errno == EBADF || errno == ESRCH) return nullptr; // the kernel says EBADF itself
+        if (!dst) return false; // AF_UNIX and friends; AF_UNSPEC only disconnects
+        c.id = n.id;
+        c.tid = static_cast<pid_t>(n.pid);
+        c.fd = static_cast<int>(n.data.args[0]);
+        c.dst = *dst;
+        if (!copy_socket(c)) {
+            if (errno == EBADF || errno == ESRCH) return false; // the kernel says EBADF itself
             // Out of fds: we cannot tell whether the socket is one of ours, so no.
             warn_fds();
             refuse = ENOBUFS;
-            return nullptr;
+            return false;
         }
         // Which namespace the socket is in (its cookie). The host's: natural for a caller that
-        // lives there (--net=host, --detach-netns), else a socket of ours, connected again
-        // after a failed connect: the kernel would connect it, in the host's namespace,
-        // wherever the caller asks. Refused, unless it is connecting, connected or listening
-        // (then the kernel answers without the address).
-        c->ns_key = netns_cookie(c->sock.get());
-        if (c->ns_key == 0) return nullptr;
+        // lives there (--detach-netns), else a socket of ours, connected again after a failed
+        // connect: the kernel would connect it, in the host's namespace, wherever the caller
+        // asks. Refused, unless it is connecting, connected or listening (then the kernel
+        // answers without the address).
+        c.ns_key = netns_cookie(c.sock.get());
+        if (c.ns_key == 0) return false;
         tcp_info ti{};
         socklen_t sl = sizeof ti;
-        const bool tcp = ::getsockopt(c->sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) == 0;
-        if (c->ns_key == host_cookie) {
-            const uint64_t caller_ns = netns_inode_of(c->tid);
+        const bool tcp = ::getsockopt(c.sock.get(), IPPROTO_TCP, TCP_INFO, &ti, &sl) == 0;
+        if (c.ns_key == host_cookie) {
+            const uint64_t caller_ns = netns_inode_of(c.tid);
             if (caller_ns == 0 || caller_ns == host_key || !still_caller(n.id))
-                return nullptr; // gone, or the host's
+                return false; // gone, or the host's
             if (!tcp || ti.tcpi_state == TCP_CLOSE) refuse = ENETUNREACH;
-            return nullptr;
+            return false;
         }
         // (Only now: a socket of ours must be refused above wherever it connects to.)
-        if (!tcp || ti.tcpi_state != TCP_CLOSE || dst->port == 0) return nullptr;
+        if (!tcp || ti.tcpi_state != TCP_CLOSE || dst->port == 0) return false;
         for (const auto& p : cfg.never)
-            if (p.contains(dst->addr)) return nullptr;
+            if (p.contains(dst->addr)) return false;
         int proto = 0;
         sl = sizeof proto;
-        if (::getsockopt(c->sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 ||
-            proto != IPPROTO_TCP)
-            return nullptr;
+        if (::getsockopt(c.sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 ||
+            proto != IPPROTO_TCP) // MPTCP answers TCP_INFO too
+            return false;
         sockaddr_storage bound{};
         sl = sizeof bound;
-        if (::getsockname(c->sock.get(), reinterpret_cast<sockaddr*>(&bound), &sl) != 0 ||
+        if (::getsockname(c.sock.get(), reinterpret_cast<sockaddr*>(&bound), &sl) != 0 ||
             bound.ss_family != dst->socket_family)
-            return nullptr; // a family the kernel refuses itself
+            return false; // a family the kernel refuses itself
         if (bound.ss_family == AF_INET) {
             auto* b = reinterpret_cast<sockaddr_in*>(&bound);
-            if (b->sin_addr.s_addr != htonl(INADDR_ANY)) return nullptr; // chosen source
-            c->bound_port = ntohs(b->sin_port);
+            if (b->sin_addr.s_addr != htonl(INADDR_ANY)) return false; // chosen source
+            c.bound_port = ntohs(b->sin_port);
         } else {
             auto* b = reinterpret_cast<sockaddr_in6*>(&bound);
-            if (!IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr)) return nullptr;
-            c->bound_port = ntohs(b->sin6_port);
+            if (!IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr)) return false;
+            c.bound_port = ntohs(b->sin6_port);
         }
-        auto flags = read_fd_flags(c->tid, c->fd);
-        if (!flags || !still_caller(n.id)) return nullptr;
-        c->nonblock = flags->nonblock;
-        c->cloexec = flags->cloexec;
-        return c;
+        return true; // (the notification id is checked after the last read, in decide)
     }
 
-    bool still_caller(__u64 id) { return notif_id_valid(listener_fd(), id); }
-
-    // Step 3's first half: the caller's namespace's rtnetlink socket, from the cache or the
-    // child.
-    void with_netns(CallPtr c) {
-        if (!home_nl) return pass(c->id);
-        if (c->ns_key == home_key) return decide(c, home_nl.get());
-        if (auto it = cache.find(c->ns_key); it != cache.end()) {
-            it->second.used = Clock::now();
-            return decide(c, it->second.nl.get());
+    // Our copy of the caller's socket (pidfd_getfd), or false with errno.
+    bool copy_socket(Call& c) {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            auto pidfd = pidfds.get(c.tid, thread_pidfd);
+            if (!pidfd) return false; // gone, or a thread whose fd table we cannot name
+            c.sock = Fd(pidfd_getfd(pidfd->get(), c.fd));
+            if (c.sock) return true;
+            if (errno == ESRCH) { // a kept pidfd of a thread that died: its tid was reused
+                pidfds.forget(c.tid);
+                continue;
+            }
+            if (errno != EMFILE && errno != ENFILE) return false;
+            // What we can let go of: kept pidfds and idle namespaces' sockets.
+            pidfds.clear();
+            {
+                std::lock_guard lock(mu);
+                netns.clear();
+            }
         }
-        if (!channel_open) return pass(c->id);
-        auto [it, fresh] = waiting.try_emplace(c->ns_key);
-        it->second.calls.push_back(c);
-        if (!fresh) return;
-        it->second.deadline = Clock::now() + std::chrono::seconds(2);
-        Frame q{Tag::Query};
-        q.key = c->ns_key;
-        Fd ns(::ioctl(c->sock.get(), SIOCGSKNS));
-        if (!ns || !send_frame(channel.native_handle(), q, ns.get())) {
-            for (auto& w : it->second.calls)
-                pass(w->id);
-            waiting.erase(it);
-            return;
-        }
-        arm_sweep();
+        return false;
     }
 
+    bool still_caller(__u64 id) { return notif_id_valid(listener.get(), id); }
+
+    // Step 3's first half: the caller's namespace's routes, known or asked of the child.
+    void with_netns(Call c) {
+        if (!home_routes) return pass(c.id);
+        if (c.ns_key == home_key) return decide(c, *home_routes);
+        std::shared_ptr<NetnsRoutes> routes;
+        {
+            std::lock_guard lock(mu);
+            if (auto it = netns.find(c.ns_key); it != netns.end()) {
+                it->second.used = Clock::now();
+                routes = it->second.routes;
+            }
+        }
+        if (routes) return decide(c, *routes);
+        if (!channel_open) return pass(c.id);
+        const __u64 id = c.id;
+        bool sent = false, fresh = false;
+        {
+            std::lock_guard lock(mu);
+            auto [it, inserted] = waiting.try_emplace(c.ns_key);
+            fresh = inserted;
+            if (inserted) {
+                Frame q{Tag::Query};
+                q.key = c.ns_key;
+                Fd ns(::ioctl(c.sock.get(), SIOCGSKNS));
+                sent = ns && send_frame(channel.native_handle(), q, ns.get());
+                if (!sent)
+                    waiting.erase(it);
+                else
+                    it->second.deadline = Clock::now() + std::chrono::seconds(2);
+            }
+            if (!inserted || sent) {
+                it->second.calls.push_back(std::move(c));
+                sent = true;
+            }
+        }
+        if (!sent) return pass(id);
+        if (fresh) watcher.poke(); // the housekeeping lets them through after 2 s
+    }
+
+    // The child's answer (on the event loop): the waiting calls are decided here.
     void on_reply(const Frame& f, Fd nl) {
-        auto it = waiting.find(f.key);
-        if (it == waiting.end()) return; // late: its callers were let through already
-        auto calls = std::move(it->second.calls);
-        waiting.erase(it);
-        if (f.err != 0 || !nl) {
+        std::vector<Call> calls;
+        std::shared_ptr<NetnsRoutes> routes;
+        {
+            std::lock_guard lock(mu);
+            auto it = waiting.find(f.key);
+            if (it == waiting.end()) return; // late: its callers were let through already
+            calls = std::move(it->second.calls);
+            waiting.erase(it);
+            if (f.err == 0 && nl) {
+                routes = std::make_shared<NetnsRoutes>(std::move(nl));
+                netns[f.key] = Netns{routes, Clock::now()};
+            }
+        }
+        if (!routes)
             log::debug("socket bypass: no rtnetlink socket in netns {}: {}", f.key,
                        std::strerror(f.err));
-            for (auto& c : calls)
-                pass(c->id);
-            return;
-        }
-        int fd = nl.get();
-        cache[f.key] = CachedNetns{std::move(nl), Clock::now()};
         for (auto& c : calls)
-            decide(c, fd);
+            routes ? decide(c, *routes) : pass(c.id);
     }
 
-    Route lookup(int nl, const Address& a) {
-        auto req = route_request(a, ++seq);
-        if (::send(nl, req.data(), req.size(), MSG_DONTWAIT) != static_cast<ssize_t>(req.size()))
-            return Route{EIO};
-        // rtnetlink answers within send(); anything older on the socket is skipped.
-        std::array<uint8_t, 4096> buf;
-        for (int i = 0; i < 8; ++i) {
-            ssize_t n = ::recv(nl, buf.data(), buf.size(), MSG_DONTWAIT);
-            if (n <= 0) return Route{EIO};
-            if (auto r = parse_route_reply({buf.data(), static_cast<size_t>(n)}, seq)) return *r;
-        }
-        return Route{EIO};
-    }
-
-    // Step 3's second half: the routes.
-    void decide(const CallPtr& c, int caller_nl) {
-        if (!outside(lookup(caller_nl, c->dst.addr))) return pass(c->id);
-        if (c->ns_key != home_key && !outside(lookup(home_nl.get(), c->dst.addr)))
-            return pass(c->id);
-        if (cfg.disable_host_loopback) {
-            Route h = lookup(host_nl.get(), c->dst.addr);
-            if (h.error != 0 || h.type == RTN_LOCAL) return pass(c->id);
+    // Step 3's second half: the routes, the evidence, the fd flags.
+    void decide(Call& c, NetnsRoutes& caller_routes) {
+        if (!outside(caller_routes.lookup(c.dst.addr))) return pass(c.id);
+        if (c.ns_key != home_key && !outside(home_routes->lookup(c.dst.addr))) return pass(c.id);
+        if (host_routes) {
+            Route h = host_routes->lookup(c.dst.addr);
+            if (h.error != 0 || h.type == RTN_LOCAL) return pass(c.id);
         }
         // A namespace behind the home one (a container's) may be kept in by the home
         // namespace's packet filter, which routes do not show (Docker < 25 isolates --internal
         // networks that way): its connections to a destination are bypassed once one of them
         // got through the usual way.
-        if (c->ns_key != home_key) {
-            const Evidence e{c->ns_key, c->dst.addr};
+        if (c.ns_key != home_key) {
+            const Evidence e{c.ns_key, c.dst.addr};
             if (!ledger.reached(e)) {
-                ledger.watch(e, std::move(c->sock));
-                arm_sweep();
-                return pass(c->id);
+                if (still_caller(c.id)) watcher.watch_evidence(e, std::move(c.sock));
+                return pass(c.id);
             }
         }
-        connect_from_host(c);
+        auto flags = read_fd_flags(c.tid, c.fd);
+        if (!flags || !still_caller(c.id)) return pass(c.id);
+        connect_from_host(c, *flags);
     }
 
     // --- step 4: our socket --------------------------------------------------------------
     void warn_fds() {
+        std::lock_guard lock(mu);
         auto now = Clock::now();
         if (now - last_fd_warning < std::chrono::minutes(1)) return;
         last_fd_warning = now;
@@ -373,34 +464,34 @@ struct Supervisor::Impl {
                   "meanwhile");
     }
 
-    void connect_from_host(const CallPtr& c) {
-        const int fam = c->dst.socket_family;
-        if (!defaults.loaded(fam)) return pass(c->id);
+    void connect_from_host(const Call& c, FdFlags flags) {
+        const int fam = c.dst.socket_family;
+        if (!defaults.loaded(fam)) return pass(c.id);
         Fd s(::socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!s) {
             if (errno == EMFILE || errno == ENFILE) warn_fds();
-            return pass(c->id);
+            return pass(c.id);
         }
-        if (defaults.carry(c->sock.get(), s.get(), fam, !c->nonblock) != CarryResult::Carried)
-            return pass(c->id);
+        if (defaults.carry(c.sock.get(), s.get(), fam, !flags.nonblock) != CarryResult::Carried)
+            return pass(c.id);
         sockaddr_storage sa;
-        if (c->bound_port != 0) {
+        if (c.bound_port != 0) {
             // The caller bound a port (on the unspecified address): the same port on ours.
-            Destination any{fam, Address{fam, {}}, c->bound_port};
+            Destination any{fam, Address{fam, {}}, c.bound_port};
             socklen_t bl = to_sockaddr(any, sa);
             if (::bind(s.get(), reinterpret_cast<sockaddr*>(&sa), bl) != 0) {
                 log::debug("socket bypass: cannot bind port {} on the host ({}); not bypassed",
-                           c->bound_port, std::strerror(errno));
-                return pass(c->id);
+                           c.bound_port, std::strerror(errno));
+                return pass(c.id);
             }
         }
-        socklen_t sl = to_sockaddr(c->dst, sa);
+        socklen_t sl = to_sockaddr(c.dst, sa);
         int err = ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sl) == 0 ? 0 : errno;
         if (err != 0 && err != EINPROGRESS) {
-            ++stats.failed;
-            return reply(c->id, err);
+            counters.failed.fetch_add(1, std::memory_order_relaxed);
+            return reply(c.id, err);
         }
-        install(*c, std::move(s), err);
+        if (install(c, flags, s.get(), err)) account(std::move(s));
     }
 
     // Puts our socket at the caller's fd number. A non-blocking caller (or a connect that
@@ -413,57 +504,68 @@ struct Supervisor::Impl {
     // blocked in connect() on it, but a sibling thread may have closed it and put another file
     // there meanwhile: the fd must still name the socket we copied (kcmp), right before. The
     // window left between that check and ADDFD is the program's own race (closing an fd
-    // another thread is using), which the kernel does not order either.
-    void install(const Call& c, Fd s, int result) {
-        if (!c.nonblock && ::fcntl(s.get(), F_SETFL, 0) != 0) // ours was made non-blocking
-            return pass(c.id);
-        if (!same_file(c.tid, c.fd, c.sock.get())) return pass(c.id);
-        if (notif_addfd(listener_fd(), c.id, s.get(), c.fd, c.cloexec) < 0) {
-            if (errno == ENOENT) return; // the caller is gone
-            if (errno == EMFILE) warn_fds();
-            return pass(c.id);
+    // another thread is using), which the kernel does not order either. True once installed.
+    bool install(const Call& c, FdFlags flags, int s, int result) {
+        if (!flags.nonblock && ::fcntl(s, F_SETFL, 0) != 0) { // ours was made non-blocking
+            pass(c.id);
+            return false;
         }
-        ++stats.bypassed;
-        if (result == EINPROGRESS && !c.nonblock) {
+        if (!same_file(c.tid, c.fd, c.sock.get())) {
+            pass(c.id);
+            return false;
+        }
+        if (notif_addfd(listener.get(), c.id, s, c.fd, flags.cloexec) < 0) {
+            if (errno == ENOENT) return false; // the caller is gone
+            if (errno == EMFILE) warn_fds();
+            pass(c.id);
+            return false;
+        }
+        if (result == EINPROGRESS && !flags.nonblock) {
             seccomp_notif_resp r{};
             r.id = c.id;
             r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-            notif_send(listener_fd(), &r);
-            return;
+            notif_send(listener.get(), &r);
+        } else {
+            reply(c.id, result);
         }
-        reply(c.id, result);
+        return true;
     }
 
-    // --- housekeeping --------------------------------------------------------------------
-    void arm_sweep() {
-        if (sweep_armed) return;
-        sweep_armed = true;
-        sweep_timer.expires_after(std::chrono::milliseconds(250));
-        sweep_timer.async_wait([this](boost::system::error_code ec) {
-            if (ec) return; // cancelled: `this` may be gone
-            sweep_armed = false;
-            sweep();
-        });
+    // After the caller has its answer: established or failed now (over a veth pair or
+    // loopback the handshake is often done within our connect()), or learnt by the watcher.
+    void account(Fd s) {
+        auto p = tcp_progress(s.get());
+        Outcome o = p ? classify(*p) : Outcome::Established;
+        if (o == Outcome::Pending && watcher.watch_bypassed(std::move(s))) return;
+        ++(o == Outcome::Failed ? counters.failed : counters.bypassed);
     }
 
+    // --- housekeeping (the watcher's thread, about once a second) -------------------------
     // Lets through the calls whose query the child did not answer; closes rtnetlink sockets
-    // unused for a while (each keeps its namespace alive).
-    void sweep() {
+    // unused for a while (each keeps its namespace alive). True while anything is left.
+    bool housekeeping() {
         const auto now = Clock::now();
-        for (auto it = waiting.begin(); it != waiting.end();) {
-            if (now < it->second.deadline) {
-                ++it;
-                continue;
+        std::vector<Call> late;
+        bool left;
+        {
+            std::lock_guard lock(mu);
+            for (auto it = waiting.begin(); it != waiting.end();) {
+                if (now < it->second.deadline) {
+                    ++it;
+                    continue;
+                }
+                log::warn("socket bypass: the child did not answer for netns {} in 2 s", it->first);
+                for (auto& c : it->second.calls)
+                    late.push_back(std::move(c));
+                it = waiting.erase(it);
             }
-            log::warn("socket bypass: the child did not answer for netns {} in 2 s", it->first);
-            for (auto& c : it->second.calls)
-                pass(c->id);
-            it = waiting.erase(it);
+            for (auto it = netns.begin(); it != netns.end();)
+                it = now - it->second.used > std::chrono::seconds(30) ? netns.erase(it) : ++it;
+            left = !waiting.empty() || !netns.empty();
         }
-        for (auto it = cache.begin(); it != cache.end();)
-            it = now - it->second.used > std::chrono::seconds(30) ? cache.erase(it) : ++it;
-        ledger.sweep();
-        if (!waiting.empty() || !cache.empty() || ledger.watching()) arm_sweep();
+        for (auto& c : late)
+            pass(c.id);
+        return left;
     }
 
     util::Status init() {
@@ -473,12 +575,14 @@ struct Supervisor::Impl {
         if (!probe || (host_cookie = netns_cookie(probe.get())) == 0)
             return fail(util::sys_error("socket bypass: SO_NETNS_COOKIE (Linux 5.14)"));
         if (cfg.disable_host_loopback) {
-            host_nl = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-            if (!host_nl) return fail(util::sys_error("socket bypass: socket(AF_NETLINK)"));
+            Fd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+            if (!nl) return fail(util::sys_error("socket bypass: socket(AF_NETLINK)"));
+            host_routes = std::make_unique<NetnsRoutes>(std::move(nl));
         }
         defaults.load(AF_INET);
         defaults.load(AF_INET6);
         thread_pidfd = probe_thread_pidfd();
+        RK_TRY(watcher.start());
         arm_channel();
         return {};
     }
@@ -495,7 +599,8 @@ util::Result<std::unique_ptr<Supervisor>> Supervisor::start(asio::io_context& io
 }
 
 Stats Supervisor::stats() const {
-    return impl_->stats;
+    const auto& c = impl_->counters;
+    return {c.bypassed.load(), c.failed.load(), c.passed.load()};
 }
 
 } // namespace rk::bypass

@@ -1,28 +1,31 @@
 // Purpose: the parent's half of the socket bypass (--socket-bypass): it serves the connect()
-// notifications of the command's seccomp filter on the event loop and, for a TCP connection
-// to a destination outside every network of the namespaces, makes the socket in the host's
-// network namespace and puts it in place of the caller's.
+// notifications of the command's seccomp filter and, for a TCP connection to a destination
+// outside every network of the namespaces, makes the socket in the host's network namespace and
+// puts it in place of the caller's.
 //
 // Theory of Operation
 //   The command's process installs the filter (kernel.hpp) before exec, so it and everything
-//   it starts (a daemon, its containers) raise a notification for each connect(). The
-//   listener is read only after poll() says a notification is pending, and a hang-up (no
-//   process left under the filter) closes it: the event loop never waits in the kernel. Per
-//   notification, everything the decision reads of the caller is copied first and the
-//   notification id is checked after the last read, so a tid reused in between is never
-//   acted on:
+//   it starts (a daemon, its containers) raise a notification for each connect() with an IPv4
+//   or IPv6 address length. Workers of their own (kWorkers threads) wait in the receive ioctl
+//   and carry each connect's whole exchange themselves, with the kernel's synchronous wake-ups
+//   where it has them (6.6): the event loop, which keeps the API and the child's channel, is
+//   never woken per connect. Per notification, everything the decision reads of the caller is
+//   copied first and the notification id is checked after the last read, so a tid reused in
+//   between is never acted on:
 //     1. the sockaddr, from the caller's memory: anything but AF_INET/AF_INET6, a port 0 or a
 //        destination in never_ranges (loopback, the rootlesskit network's CIDR, ...) continues;
 //     2. the caller's socket (pidfd_getfd through a pidfd whose fd table is the calling
-//        thread's, caller.hpp): only an unconnected TCP socket not bound to a specific address
-//        goes on; its fd flags (O_NONBLOCK, close-on-exec) from fdinfo;
-//     3. the socket's network namespace (SIOCGSKNS) and one route lookup there, through an
-//        rtnetlink socket the child made in that namespace (we cannot enter it; the child can):
-//        the destination must be reached through a gateway. Then the same lookup in the
-//        namespace the command started in ("home", where the network driver's interface is),
-//        when the caller's is another one (a container's): a subnet of another container
-//        network is on-link there. With --disable-host-loopback, a host-local destination
-//        (a route of type local in our own namespace) continues too;
+//        thread's, caller.hpp; kept per thread where pidfds name threads, 6.9): only an
+//        unconnected TCP socket not bound to a specific address goes on;
+//     3. the socket's network namespace (its cookie) and the route to the destination there,
+//        through an rtnetlink socket the child made in that namespace (we cannot enter it; the
+//        child can; routes.hpp remembers answers until the namespace changes): the destination
+//        must be reached through a gateway. Then the same in the namespace the command started
+//        in ("home", where the network driver's interface is), when the caller's is another one
+//        (a container's): a subnet of another container network is on-link there. With
+//        --disable-host-loopback, a host-local destination (a route of type local in our own
+//        namespace) continues too. A container's namespace must also have reached the
+//        destination the usual way once (evidence.hpp). Then the caller's fd flags (fdinfo);
 //     4. our socket: the caller's options carried over (options.hpp), bound to the
 //        caller's port if it had bound one, connected without blocking, and installed at the
 //        caller's fd number (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD) once kcmp shows that number
@@ -31,11 +34,13 @@
 //        connect() in the kernel on our connecting socket, which waits with the caller's signals
 //        and reads no address; callers with a send timeout are not bypassed (their timeout would
 //        say EALREADY). A failed connect returns its errno and installs nothing, so the
-//        caller's socket stays as it was.
+//        caller's socket stays as it was. How a connection still under way ends is learnt by
+//        the watcher (watcher.hpp), for the counters.
 //   Anything that fails on the way (a dead caller, fd exhaustion, an option the host refuses)
-//   lets the call continue in the kernel as if there were no bypass. Calls waiting for the
-//   child's rtnetlink socket of a new namespace continue after 2 s without an answer. If the
-//   parent dies, the listener closes and every waiting connect() fails with ENOSYS.
+//   lets the call continue in the kernel as if there were no bypass. The first call from a
+//   namespace not seen for 30 s waits for the child's rtnetlink socket there (decided on the
+//   event loop when it comes) and continues after 2 s without one. If the parent dies, the
+//   listener closes and every waiting connect() fails with ENOSYS.
 #pragma once
 
 #include "bypass/policy.hpp"
@@ -55,17 +60,19 @@ struct Config {
 };
 
 struct Stats {
-    uint64_t bypassed = 0; // connections made from the host and installed
-    uint64_t failed = 0;   // bypassed connects that failed (their errno returned)
-    uint64_t passed = 0;   // connect() calls left to the kernel
+    uint64_t bypassed = 0; // connections made from the host, installed and established
+    uint64_t failed = 0;   // bypassed connects that failed: at once (the errno returned), or
+                           // later (refused, unreachable, not established within 30 s)
+    uint64_t passed = 0;   // trapped connect() calls left to the kernel
 };
 
 class Supervisor {
   public:
-    // `channel`: the parent's end of the bypass channel (channel.hpp).
+    // `channel`: the parent's end of the bypass channel (channel.hpp), read on `io`.
     static util::Result<std::unique_ptr<Supervisor>> start(boost::asio::io_context& io,
                                                            util::Fd channel, Config cfg);
-    ~Supervisor();
+    ~Supervisor(); // stops and joins the workers
+    static constexpr int kWorkers = 2;
     Stats stats() const;
 
     struct Impl;

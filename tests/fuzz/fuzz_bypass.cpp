@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& p : rk::bypass::never_ranges({}))
             (void)p.contains(d->addr);
     }
-    if (auto r = rk::bypass::parse_route_reply(in, size > 0 ? data[0] : 0))
+    if (auto r = rk::bypass::parse_route_reply(in, size > 0 ? data[0] : 0, size > 1 ? data[1] : 0))
         (void)rk::bypass::outside(*r);
     std::string_view text(reinterpret_cast<const char*>(data), size);
     (void)rk::bypass::parse_tgid(text);

@@ -106,11 +106,13 @@ TEST(BypassPolicy, Prefixes) {
 }
 
 // A reply as the kernel builds it: RTM_NEWROUTE with the given type and attributes.
-std::vector<uint8_t> route_reply(uint32_t seq, unsigned char type, bool gateway) {
+std::vector<uint8_t> route_reply(uint32_t seq, unsigned char type, bool gateway,
+                                 uint32_t portid = 99) {
     std::vector<uint8_t> b(256, 0);
     auto* nh = reinterpret_cast<nlmsghdr*>(b.data());
     nh->nlmsg_type = RTM_NEWROUTE;
     nh->nlmsg_seq = seq;
+    nh->nlmsg_pid = portid;
     auto* rt = static_cast<rtmsg*>(NLMSG_DATA(nh));
     rt->rtm_family = AF_INET;
     rt->rtm_type = type;
@@ -130,26 +132,29 @@ std::vector<uint8_t> route_reply(uint32_t seq, unsigned char type, bool gateway)
 }
 
 TEST(BypassPolicy, RouteReplies) {
-    auto via = parse_route_reply(route_reply(7, RTN_UNICAST, true), 7);
+    auto via = parse_route_reply(route_reply(7, RTN_UNICAST, true), 7, 99);
     ASSERT_TRUE(via);
     EXPECT_TRUE(outside(*via));
-    auto link = parse_route_reply(route_reply(7, RTN_UNICAST, false), 7);
+    auto link = parse_route_reply(route_reply(7, RTN_UNICAST, false), 7, 99);
     ASSERT_TRUE(link);
     EXPECT_FALSE(outside(*link)); // directly connected
-    auto local = parse_route_reply(route_reply(7, RTN_LOCAL, false), 7);
+    auto local = parse_route_reply(route_reply(7, RTN_LOCAL, false), 7, 99);
     ASSERT_TRUE(local);
     EXPECT_FALSE(outside(*local));
-    EXPECT_FALSE(parse_route_reply(route_reply(7, RTN_UNICAST, true), 8)); // another request
+    EXPECT_FALSE(parse_route_reply(route_reply(7, RTN_UNICAST, true), 8, 99)); // another request
+    // a change notification that another program's `ip route add` (seq 7) made
+    EXPECT_FALSE(parse_route_reply(route_reply(7, RTN_UNICAST, true, 4242), 7, 99));
     auto r = route_reply(7, RTN_UNICAST, true);
-    EXPECT_FALSE(parse_route_reply({r.data(), r.size() - 10}, 7)); // torn
+    EXPECT_FALSE(parse_route_reply({r.data(), r.size() - 10}, 7, 99)); // torn
     // NLMSG_ERROR: no route
     std::vector<uint8_t> e(NLMSG_LENGTH(sizeof(nlmsgerr)), 0);
     auto* nh = reinterpret_cast<nlmsghdr*>(e.data());
     nh->nlmsg_len = static_cast<uint32_t>(e.size());
     nh->nlmsg_type = NLMSG_ERROR;
     nh->nlmsg_seq = 7;
+    nh->nlmsg_pid = 99;
     static_cast<nlmsgerr*>(NLMSG_DATA(nh))->error = -ENETUNREACH;
-    auto err = parse_route_reply(e, 7);
+    auto err = parse_route_reply(e, 7, 99);
     ASSERT_TRUE(err);
     EXPECT_EQ(err->error, ENETUNREACH);
     EXPECT_FALSE(outside(*err));
