@@ -491,21 +491,27 @@ struct Supervisor::Impl {
             counters.failed.fetch_add(1, std::memory_order_relaxed);
             return reply(c.id, err);
         }
-        if (install(c, flags, s.get(), err)) account(std::move(s));
+        // Over a veth pair or loopback the handshake is often over within our connect().
+        auto p = tcp_progress(s.get());
+        const Outcome o = p ? classify(*p, true) : Outcome::Pending;
+        if (install(c, flags, s.get(), err, o)) account(std::move(s), o);
     }
 
     // Puts our socket at the caller's fd number. A non-blocking caller (or a connect that
-    // finished at once) gets `result` now. A blocking caller's connect() then goes on in the
-    // kernel (CONTINUE) on our socket: already connecting, the kernel waits for it with the
-    // caller's SO_SNDTIMEO and signals and returns its result, and reads no address (a
-    // connecting socket's connect() ignores it; AF_UNSPEC would only disconnect it).
+    // finished at once) gets `result` now, and so does a blocking one whose handshake is over
+    // (`o`): 0, as its own connect() would have returned before the server could close or
+    // reset the connection (a reset then shows on the next read, not as connect()'s error).
+    // Any other blocking caller's connect() goes on in the kernel (CONTINUE) on our socket:
+    // already connecting, the kernel waits for it with the caller's SO_SNDTIMEO and signals and
+    // returns its result, and reads no address (a connecting socket's connect() ignores it;
+    // AF_UNSPEC would only disconnect it).
     //
     // ADDFD with SETFD replaces whatever is at the caller's fd number. The caller's thread is
     // blocked in connect() on it, but a sibling thread may have closed it and put another file
     // there meanwhile: the fd must still name the socket we copied (kcmp), right before. The
     // window left between that check and ADDFD is the program's own race (closing an fd
     // another thread is using), which the kernel does not order either. True once installed.
-    bool install(const Call& c, FdFlags flags, int s, int result) {
+    bool install(const Call& c, FdFlags flags, int s, int result, Outcome o) {
         if (!flags.nonblock && ::fcntl(s, F_SETFL, 0) != 0) { // ours was made non-blocking
             pass(c.id);
             return false;
@@ -520,7 +526,9 @@ struct Supervisor::Impl {
             pass(c.id);
             return false;
         }
-        if (result == EINPROGRESS && !flags.nonblock) {
+        if (result == EINPROGRESS && !flags.nonblock && o == Outcome::Established) {
+            reply(c.id, 0);
+        } else if (result == EINPROGRESS && !flags.nonblock) {
             seccomp_notif_resp r{};
             r.id = c.id;
             r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
@@ -531,11 +539,8 @@ struct Supervisor::Impl {
         return true;
     }
 
-    // After the caller has its answer: established or failed now (over a veth pair or
-    // loopback the handshake is often done within our connect()), or learnt by the watcher.
-    void account(Fd s) {
-        auto p = tcp_progress(s.get());
-        Outcome o = p ? classify(*p) : Outcome::Established;
+    // After the caller has its answer: counted now, or once the watcher learns the outcome.
+    void account(Fd s, Outcome o) {
         if (o == Outcome::Pending && watcher.watch_bypassed(std::move(s))) return;
         ++(o == Outcome::Failed ? counters.failed : counters.bypassed);
     }

@@ -44,7 +44,7 @@ std::optional<TcpProgress> tcp_progress(int sock) {
     return TcpProgress{ti.tcpi_state, ti.tcpi_segs_in, ti.tcpi_segs_out};
 }
 
-Outcome classify(const TcpProgress& p) {
+Outcome classify(const TcpProgress& p, bool started) {
     switch (p.state) {
     case kSynSent:
     case kSynRecv:
@@ -54,8 +54,8 @@ Outcome classify(const TcpProgress& p) {
         // (refused) is one segment; an ICMP error or a timeout none.
         if (p.segs_in >= 2) return Outcome::Established;
         // No SYN sent yet: the program's connect() has not run (we watch a connection left to
-        // the kernel from before it starts).
-        if (p.segs_out == 0) return Outcome::Pending;
+        // the kernel from before it starts) - or it blocked, failed and reset the counts.
+        if (p.segs_out == 0 && !started) return Outcome::Pending;
         return Outcome::Failed;
     case kListen:
         return Outcome::Failed; // not a connection at all
@@ -137,7 +137,7 @@ void Watcher::expire() {
         auto next = std::next(it);
         if (now >= it->second.deadline) {
             auto p = tcp_progress(it->second.sock.get());
-            Outcome o = p ? classify(*p) : Outcome::Failed;
+            Outcome o = p ? classify(*p, it->second.bypassed) : Outcome::Failed;
             settle(it->first, o == Outcome::Pending ? Outcome::Failed : o);
         }
         it = next;
@@ -178,7 +178,7 @@ void Watcher::run() {
                 auto it = watches_.find(id);
                 if (it == watches_.end()) continue;
                 auto p = tcp_progress(it->second.sock.get());
-                Outcome o = p ? classify(*p) : Outcome::Failed;
+                Outcome o = p ? classify(*p, it->second.bypassed) : Outcome::Failed;
                 if (o != Outcome::Pending) settle(id, o);
             }
             if (sweep_now) expire();

@@ -42,8 +42,10 @@ struct TcpProgress {
     uint32_t segs_in = 0, segs_out = 0;
 };
 std::optional<TcpProgress> tcp_progress(int sock);
-// Pure, for tests.
-Outcome classify(const TcpProgress& p);
+// `started`: a SYN is known to have been sent (our own connect). A blocking connect() that
+// failed resets the counts (tcp_disconnect), so a closed socket with none may have failed or
+// not have started yet; only time tells those apart. Pure, for tests.
+Outcome classify(const TcpProgress& p, bool started);
 
 // Counters of the bypass (supervisor.hpp's Stats), updated from several threads.
 struct Counters {

@@ -183,7 +183,7 @@ util::Status info(const Ctx& c) {
         std::printf("  - Supported protocols: %s\n", util::go_slice(i.port_driver->protos).c_str());
     }
     if (i.socket_bypass)
-        std::printf("- Socket bypass: %llu connection(s) from the host (%llu of them failed), "
+        std::printf("- Socket bypass: %llu connection(s) from the host (%llu more failed), "
                     "%llu call(s) left to the kernel\n",
                     static_cast<unsigned long long>(i.socket_bypass->bypassed),
                     static_cast<unsigned long long>(i.socket_bypass->failed),

@@ -11,6 +11,8 @@ EXT=rk-bypass-ext
 TOOLS=$RK_TEST_PREFIX/libexec/rootlesskit-cpp-test
 CONNECT=$TOOLS/rk-test-connect
 PORT=18502
+CLOSE_PORT=18503
+RESET_PORT=18504
 
 setup_file() {
     [ -x "$RK" ] || skip "not installed: $RK"
@@ -32,14 +34,21 @@ setup_file() {
     ip route replace unreachable 198.18.0.0/24
     ip netns exec "$EXT" "$TOOLS/rk-test-conns" serve "$PORT" >/dev/null 2>&1 &
     echo $! >"$BATS_FILE_TMPDIR/server"
-    for _ in $(seq 100); do
-        ip netns exec "$EXT" ss -Hltn "sport = :$PORT" | grep -q . && break
-        sleep 0.05
+    # servers whose connections are over at once: closed (FIN) and reset (RST) on accept
+    ip netns exec "$EXT" "$TOOLS/rk-test-conns" serve "$CLOSE_PORT" close >/dev/null 2>&1 &
+    echo $! >>"$BATS_FILE_TMPDIR/server"
+    ip netns exec "$EXT" "$TOOLS/rk-test-conns" serve "$RESET_PORT" reset >/dev/null 2>&1 &
+    echo $! >>"$BATS_FILE_TMPDIR/server"
+    for p in "$PORT" "$CLOSE_PORT" "$RESET_PORT"; do
+        for _ in $(seq 100); do
+            ip netns exec "$EXT" ss -Hltn "sport = :$p" | grep -q . && break
+            sleep 0.05
+        done
     done
 }
 
 teardown_file() {
-    [ -f "$BATS_FILE_TMPDIR/server" ] && kill "$(cat "$BATS_FILE_TMPDIR/server")" 2>/dev/null
+    [ -f "$BATS_FILE_TMPDIR/server" ] && kill $(cat "$BATS_FILE_TMPDIR/server") 2>/dev/null
     ip route del unreachable 198.18.0.0/24 2>/dev/null || true
     ip link del rk-bypass0 2>/dev/null || true
     ip netns del "$EXT" 2>/dev/null || true
@@ -62,7 +71,64 @@ rkb() { rk --net=slirp4netns --copy-up=/etc "$@"; }
     assert_output --regexp "Seccomp:[[:space:]]+0"
     run rkb --socket-bypass sh -c "grep '^Seccomp:' /proc/self/status; $CONNECT 198.51.100.2 $PORT >/dev/null; $RK_TEST_PREFIX/bin/rootlessctl --socket \$ROOTLESSKIT_STATE_DIR/api.sock info"
     assert_output --regexp "Seccomp:[[:space:]]+2"
-    assert_output --partial "Socket bypass: 1 connection(s) from the host (0 of them failed)"
+    assert_output --partial "Socket bypass: 1 connection(s) from the host (0 more failed)"
+}
+
+@test "info's counters say what happened: established, failed (at once or later), left to the kernel" {
+    # bypassed and established; refused, blocking and non-blocking (the reset comes after our
+    # connect() returned); unreachable from the host (our connect() fails at once); one to
+    # loopback left to the kernel; AF_UNIX connects (nc -U) are not even trapped.
+    local ctl="$RK_TEST_PREFIX/bin/rootlessctl --socket \$ROOTLESSKIT_STATE_DIR/api.sock"
+    run rkb --socket-bypass sh -c "$CONNECT 198.51.100.2 $PORT; $CONNECT 198.51.100.2 18599; $CONNECT -n 198.51.100.2 18599; $CONNECT 198.18.0.5 80; $CONNECT 127.0.0.1 1; for i in 1 2 3; do nc -U -N -w 1 \$ROOTLESSKIT_STATE_DIR/api.sock </dev/null >/dev/null; done; sleep 0.3; $ctl info --json; $ctl info"
+    assert_line --regexp "^ok local=198\.51\.100\.1:"
+    assert_output --regexp '"bypassed": ?1[^0-9]'
+    assert_output --regexp '"failed": ?3[^0-9]'
+    assert_output --regexp '"passed": ?1[^0-9]'
+    assert_output --partial "Socket bypass: 1 connection(s) from the host (3 more failed)"
+}
+
+# Runs rk-test-connect to 198.51.100.2 once per port given, from a namespace behind
+# rootlesskit's (as a container's: a veth pair, NAT by rootlesskit's namespace).
+from_container() {
+    local connects=""
+    for port in "$@"; do
+        connects+="nsenter -t \$P -n $CONNECT 198.51.100.2 $port || echo '(port $port)'; "
+    done
+    run rkb --socket-bypass --disable-host-loopback sh -ec "
+        unshare -n sleep 30 & P=\$!
+        for i in \$(seq 100); do [ \"\$(readlink /proc/\$P/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ] && break; sleep 0.05; done
+        ip link add rkc0 type veth peer name eth0 netns \$P
+        ip addr add 172.31.9.1/24 dev rkc0
+        ip link set rkc0 up
+        nsenter -t \$P -n sh -ec 'ip addr add 172.31.9.2/24 dev eth0; ip link set eth0 up; ip route add default via 172.31.9.1'
+        echo 1 >/proc/sys/net/ipv4/ip_forward
+        iptables -t nat -A POSTROUTING -s 172.31.9.0/24 -j MASQUERADE
+        $connects
+        kill \$P"
+}
+
+@test "a container's namespace earns the bypass with a first connection the server closes at once" {
+    # Its first connection to a destination goes the usual way, the next ones are bypassed -
+    # also when the server closes each connection as soon as it accepts it.
+    from_container "$CLOSE_PORT" "$CLOSE_PORT" "$CLOSE_PORT" "$CLOSE_PORT" "$CLOSE_PORT" "$CLOSE_PORT" "$CLOSE_PORT"
+    assert_success
+    assert_equal "${#lines[@]}" 7
+    assert_line --index 0 --regexp "^ok local=172\.31\.9\.2:"
+    for i in 1 2 3 4 5 6; do
+        assert_line --index $i --regexp "^ok local=198\.51\.100\.1:"
+    done
+}
+
+@test "a bypassed blocking connect() to a server that resets at once returns 0, as the kernel's own does" {
+    # The handshake is over within our connect(), the reset follows before the caller runs:
+    # its connect() says 0 (the reset shows on its next read), not ECONNRESET.
+    from_container "$PORT" "$RESET_PORT" "$RESET_PORT" "$RESET_PORT" "$RESET_PORT"
+    assert_success
+    assert_equal "${#lines[@]}" 5
+    assert_line --index 0 --regexp "^ok local=172\.31\.9\.2:"
+    for i in 1 2 3 4; do
+        assert_line --index $i --regexp "^ok local=198\.51\.100\.1:"
+    done
 }
 
 @test "a connect from another thread than the first is bypassed too" {

@@ -1,5 +1,6 @@
 // Purpose: a test helper that holds many TCP connections open at the same time, for the port
-// tests: `serve PORT` echoes on [::]:PORT (dual-stack) in one epoll loop; `hold HOST PORT N
+// tests: `serve PORT` echoes on [::]:PORT (dual-stack) in one epoll loop (`serve PORT close`
+// or `reset` ends each connection as soon as it is accepted instead); `hold HOST PORT N
 // SECONDS` opens N connections, sends a distinct line on each once it is connected and waits
 // for each line to come back - closing none before all are back or the time is up. A line that
 // came back crossed the forwarder on a live flow, so "echoed N of N" means N flows were open
@@ -37,7 +38,9 @@ void raise_nofile() {
     std::exit(2);
 }
 
-int serve(int port) {
+// `at_once`: 0 echoes; 'c' closes each connection as soon as it is accepted, 'r' resets it
+// (SO_LINGER 0) - servers whose connections are over before the client looks.
+int serve(int port, char at_once) {
     int ls = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (ls < 0) die("socket");
     int one = 1, zero = 0;
@@ -62,6 +65,12 @@ int serve(int port) {
             if (fd == ls) {
                 int c;
                 while ((c = accept4(ls, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                    if (at_once != 0) {
+                        linger l{1, 0};
+                        if (at_once == 'r') setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+                        close(c);
+                        continue;
+                    }
                     epoll_event cev{EPOLLIN, {.fd = c}};
                     epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
                 }
@@ -154,9 +163,13 @@ int hold(const char* host, const char* port, int count, int seconds) {
 
 int main(int argc, char** argv) {
     raise_nofile();
-    if (argc == 3 && std::strcmp(argv[1], "serve") == 0) return serve(std::atoi(argv[2]));
+    if (argc == 3 && std::strcmp(argv[1], "serve") == 0) return serve(std::atoi(argv[2]), 0);
+    if (argc == 4 && std::strcmp(argv[1], "serve") == 0 &&
+        (std::strcmp(argv[3], "close") == 0 || std::strcmp(argv[3], "reset") == 0))
+        return serve(std::atoi(argv[2]), argv[3][0]);
     if (argc == 6 && std::strcmp(argv[1], "hold") == 0)
         return hold(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]));
-    std::fprintf(stderr, "usage: conns serve PORT | conns hold HOST PORT N SECONDS\n");
+    std::fprintf(stderr,
+                 "usage: conns serve PORT [close|reset] | conns hold HOST PORT N SECONDS\n");
     return 2;
 }

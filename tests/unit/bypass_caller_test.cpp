@@ -1,11 +1,16 @@
 // Purpose: the socket bypass's view of its callers (bypass/caller), the options it carries to
-// its own socket (bypass/options), and the supervisor's end when no process is left under the
-// filter - with real threads, sockets and seccomp listeners.
+// its own socket (bypass/options), its route answers (bypass/routes), how the watcher reads a
+// connection's outcome (bypass/watcher), and the supervisor's end when no process is left
+// under the filter or while its workers wait - with real threads, sockets, network namespaces
+// and seccomp listeners.
 #include "bypass/caller.hpp"
 #include "bypass/channel.hpp"
 #include "bypass/kernel.hpp"
 #include "bypass/options.hpp"
+#include "bypass/routes.hpp"
 #include "bypass/supervisor.hpp"
+#include "bypass/watcher.hpp"
+#include "sys/netlink.hpp"
 #include "sys/syscalls.hpp"
 
 #include <atomic>
@@ -15,7 +20,9 @@
 #include <fcntl.h>
 #include <future>
 #include <gtest/gtest.h>
+#include <linux/rtnetlink.h>
 #include <mutex>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -240,5 +247,126 @@ TEST(BypassSupervisor, EndsWhenNoProcessIsLeftUnderTheFilter) {
     loop.join();
 }
 
+// The supervisor stops its workers while they wait in the receive ioctl for a process that is
+// still under the filter (on every kernel: before 6.6 that wait has no other way out).
+TEST(BypassSupervisor, StopsItsWorkersWhileTheyWait) {
+    auto filter = build_filter();
+    ASSERT_TRUE(filter);
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    util::Fd parent_end(sv[0]), child_end(sv[1]);
+    ASSERT_TRUE(send_frame(child_end.get(), Frame{Tag::Home}, -1));
+    sock_fprog prog = fprog(*filter);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        int l = install_filter(&prog);
+        if (l < 0 || send_listener(child_end.get(), l) != 0) ::_exit(1);
+        ::pause(); // under the filter until killed
+        ::_exit(0);
+    }
+    child_end.reset();
+    boost::asio::io_context io;
+    auto sup = Supervisor::start(io, std::move(parent_end), Config{});
+    ASSERT_TRUE(sup);
+    // The Listener frame starts the workers.
+    io.run_for(std::chrono::milliseconds(300));
+    std::promise<void> done;
+    auto stopped = done.get_future();
+    std::thread stopper([&] {
+        sup->reset();
+        done.set_value();
+    });
+    const bool in_time = stopped.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    if (!in_time) {
+        std::fprintf(stderr,
+                     "BypassSupervisor.StopsItsWorkersWhileTheyWait: not stopped in 10 s\n");
+        std::_Exit(1);
+    }
+    stopper.join();
+}
+
+// Route answers are remembered until the namespace changes, whoever changes it.
+TEST(BypassRoutes, RemembersAnswersUntilTheNamespaceChanges) {
+    std::string skip;
+    std::thread t([&] {
+        if (::unshare(CLONE_NEWNET) != 0) {
+            skip = "environment: no CAP_SYS_ADMIN to make a network namespace (run as root)";
+            return;
+        }
+        NetnsRoutes routes(util::Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)));
+        ASSERT_TRUE(routes.caching());
+        ASSERT_TRUE(sys::netlink::loopback_up());
+        const auto dst = *sys::parse_ip("198.18.7.7");
+        const uint64_t before = routes.lookups();
+        Route none = routes.lookup(dst); // no route at all here
+        EXPECT_EQ(none.error, ENETUNREACH);
+        EXPECT_EQ(routes.lookup(dst).error, ENETUNREACH);
+        EXPECT_EQ(routes.lookups(), before + 1) << "the second answer came from memory";
+        // A change made by someone else (our own netlink requests here): a gateway route.
+        ASSERT_TRUE(sys::netlink::addr_add(1, "10.77.0.1", 24, "lo"));
+        ASSERT_TRUE(sys::netlink::route_add_default(1, "10.77.0.2", "lo"));
+        EXPECT_EQ(routes.lookup(dst).error, 0) << "the change dropped what was remembered";
+        EXPECT_EQ(routes.lookups(), before + 2);
+        EXPECT_EQ(routes.lookup(dst).error, 0);
+        EXPECT_EQ(routes.lookups(), before + 2);
+    });
+    t.join();
+    if (!skip.empty()) GTEST_SKIP() << skip;
+}
+
+// The watcher's reading of a connection: refused is failed, a connection the server closed at
+// once (or reset) is established, one not started yet is pending - from real sockets.
+TEST(BypassWatcher, ClassifiesRealConnections) {
+    util::Fd server(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    ASSERT_EQ(::bind(server.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::getsockname(server.get(), reinterpret_cast<sockaddr*>(&a), &al), 0);
+    auto connect_to = [&](const sockaddr_in& to) {
+        util::Fd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        (void)::connect(c.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        return c;
+    };
+    // Not started.
+    util::Fd fresh(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    EXPECT_EQ(classify(*tcp_progress(fresh.get()), false), Outcome::Pending);
+    // Refused: nobody listens yet. A blocking connect that failed looks like one not started,
+    // unless we know it started.
+    util::Fd refused = connect_to(a);
+    EXPECT_EQ(classify(*tcp_progress(refused.get()), true), Outcome::Failed);
+    EXPECT_EQ(classify(*tcp_progress(refused.get()), false), Outcome::Pending);
+    // Non-blocking: the reset stays counted.
+    util::Fd nb(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    (void)::connect(nb.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    for (int i = 0; i < 100 && tcp_progress(nb.get())->state != TCP_CLOSE; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(classify(*tcp_progress(nb.get()), false), Outcome::Failed);
+    ASSERT_EQ(::listen(server.get(), 8), 0);
+    // Closed at once by the server (FIN), and reset at once (SO_LINGER 0).
+    for (bool reset : {false, true}) {
+        util::Fd c = connect_to(a);
+        util::Fd s(::accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        ASSERT_TRUE(s);
+        if (reset) {
+            linger l{1, 0};
+            ::setsockopt(s.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        }
+        s.reset();
+        for (int i = 0; i < 100; ++i) { // the FIN or RST is processed at once on loopback
+            auto p = tcp_progress(c.get());
+            if (p->state != TCP_ESTABLISHED) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        auto p = tcp_progress(c.get());
+        EXPECT_EQ(p->state, reset ? TCP_CLOSE : TCP_CLOSE_WAIT);
+        EXPECT_EQ(classify(*p, false), Outcome::Established) << (reset ? "reset" : "closed");
+    }
+}
 } // namespace
 } // namespace rk::bypass
