@@ -7,14 +7,22 @@
  *     (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD) and CONTINUE - the caller then connects the new
  *     socket. ADDFD is carried out by the caller itself: it is woken to install the fd and we
  *     wait for it, so this is two round trips, as for every connection a bypass replaces.
+ * Each twice: as a plain supervisor, and with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6:
+ * the kernel wakes the supervisor on the caller's CPU and back), as rootlesskit's workers use
+ * it where the kernel has it.
  * Used by bench/bypass.sh.
- *   trap-floor SECONDS      prints "plain trapped replaced" connections/s
+ *   trap-floor SECONDS [THREADS]
+ *                           prints "plain trapped replaced trapped-sync replaced-sync"
+ *                           connections/s (the last two 0 where the kernel lacks the flag),
+ *                           with THREADS client threads connecting at once (1 by default) and
+ *                           as many supervisor threads
  * Runs unprivileged (no_new_privs). */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -34,23 +42,77 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static double rate(struct sockaddr_in* a, double seconds) {
+static int threads = 1; /* client threads, and supervisor threads */
+
+struct loop {
+    struct sockaddr_in* a;
+    double seconds;
+    long n;
+};
+
+static void* connect_loop(void* arg) {
+    struct loop* l = arg;
     double start = now();
-    long n = 0;
-    while (now() - start < seconds) {
+    while (now() - start < l->seconds) {
         int c = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(c, (struct sockaddr*)a, sizeof *a) != 0) return -1;
+        if (connect(c, (struct sockaddr*)l->a, sizeof *l->a) != 0) {
+            l->n = -1;
+            return NULL;
+        }
         char b;
         (void)!read(c, &b, 1);
         close(c);
-        ++n;
+        ++l->n;
+    }
+    return NULL;
+}
+
+/* Connections/s of `threads` threads connecting at once. */
+static double rate(struct sockaddr_in* a, double seconds) {
+    struct loop l[16];
+    pthread_t t[16];
+    for (int i = 0; i < threads; ++i) {
+        l[i] = (struct loop){a, seconds, 0};
+        pthread_create(&t[i], NULL, connect_loop, &l[i]);
+    }
+    long n = 0;
+    for (int i = 0; i < threads; ++i) {
+        pthread_join(t[i], NULL);
+        if (l[i].n < 0) return -1;
+        n += l[i].n;
     }
     return n / seconds;
 }
 
+struct sup {
+    int listener, replace;
+};
+
+static void* supervise(void* arg) {
+    struct sup* s = arg;
+    for (;;) {
+        struct seccomp_notif n;
+        memset(&n, 0, sizeof n);
+        if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) continue;
+        if (s->replace) {
+            int ours = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            struct seccomp_notif_addfd add = {.id = n.id,
+                                              .flags = SECCOMP_ADDFD_FLAG_SETFD,
+                                              .srcfd = (unsigned)ours,
+                                              .newfd = (unsigned)n.data.args[0]};
+            ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+            close(ours);
+        }
+        struct seccomp_notif_resp r = {.id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+        ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+    }
+    return NULL;
+}
+
 /* The rate with every connect() trapped and answered by a supervisor that replaces the
- * caller's socket first if `replace`. */
-static double trapped_rate(struct sockaddr_in* a, double seconds, int replace) {
+ * caller's socket first if `replace`, with synchronous wake-ups if `sync` (0 if the kernel
+ * lacks them). */
+static double trapped_rate(struct sockaddr_in* a, double seconds, int replace, int sync) {
     int sp[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
     pid_t client = fork();
@@ -87,24 +149,15 @@ static double trapped_rate(struct sockaddr_in* a, double seconds, int replace) {
     recvmsg(sp[1], &mh, 0);
     int l;
     memcpy(&l, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof l);
+    /* SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP */
+    int synced = sync && ioctl(l, SECCOMP_IOW(4, __u64), 1ULL) == 0;
     pid_t sup = fork();
     if (sup == 0) {
-        for (;;) {
-            struct seccomp_notif n;
-            memset(&n, 0, sizeof n);
-            if (ioctl(l, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) continue;
-            if (replace) {
-                int ours = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                struct seccomp_notif_addfd add = {.id = n.id,
-                                                  .flags = SECCOMP_ADDFD_FLAG_SETFD,
-                                                  .srcfd = (unsigned)ours,
-                                                  .newfd = (unsigned)n.data.args[0]};
-                ioctl(l, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-                close(ours);
-            }
-            struct seccomp_notif_resp r = {.id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
-            ioctl(l, SECCOMP_IOCTL_NOTIF_SEND, &r);
-        }
+        struct sup arg = {l, replace};
+        pthread_t t;
+        for (int i = 1; i < threads; ++i)
+            pthread_create(&t, NULL, supervise, &arg);
+        supervise(&arg);
     }
     close(l);
     close(sp[0]);
@@ -114,11 +167,13 @@ static double trapped_rate(struct sockaddr_in* a, double seconds, int replace) {
     kill(sup, SIGKILL);
     waitpid(sup, NULL, 0);
     waitpid(client, NULL, 0);
-    return trapped;
+    return sync && !synced ? 0 : trapped;
 }
 
 int main(int argc, char** argv) {
     double seconds = argc > 1 ? atof(argv[1]) : 3;
+    threads = argc > 2 ? atoi(argv[2]) : 1;
+    if (threads < 1 || threads > 16) return 2;
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
@@ -132,10 +187,12 @@ int main(int argc, char** argv) {
         }
     }
     double plain = rate(&a, seconds);
-    double trapped = trapped_rate(&a, seconds, 0);
-    double replaced = trapped_rate(&a, seconds, 1);
+    double trapped = trapped_rate(&a, seconds, 0, 0);
+    double replaced = trapped_rate(&a, seconds, 1, 0);
+    double trapped_sync = trapped_rate(&a, seconds, 0, 1);
+    double replaced_sync = trapped_rate(&a, seconds, 1, 1);
     kill(server, SIGKILL);
     waitpid(server, NULL, 0);
-    printf("%.0f %.0f %.0f\n", plain, trapped, replaced);
+    printf("%.0f %.0f %.0f %.0f %.0f\n", plain, trapped, replaced, trapped_sync, replaced_sync);
     return 0;
 }
