@@ -233,8 +233,8 @@ struct Supervisor::Impl {
     }
 
     // A worker's loop: receive, decide, answer; until stopped, or until no process is left
-    // under the filter (then the kernel says so with POLLHUP, and from 6.11 on the ioctl
-    // returns at once instead of waiting).
+    // under the filter (the kernel says so with POLLHUP; some kernels then answer the ioctl
+    // at once with ENOENT instead of waiting, which must not become a busy loop).
     void work() {
         running.fetch_add(1);
         sigset_t mask;

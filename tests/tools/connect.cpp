@@ -5,6 +5,8 @@
 //     -d  set TCP_NODELAY before connecting      -b  bind this local port first (SO_REUSEADDR)
 //     -6  an AF_INET6 socket (HOST may be IPv4: it is then IPv4-mapped)
 //     -t  SO_SNDTIMEO in ms                       -e  send "ping\n" and expect it echoed
+//     -w  send "ping\n" and read once, whatever comes back (an HTTP client's request to a
+//         server that closed at once: its kernel answers with a reset); " wrote" on the line
 //     -u  a UDP socket instead (connect() only fixes the peer; nothing is sent)
 //     -T  make the connect() from a second thread (the rest stays on the first)
 //     -s N  TCP_SYNCNT (a connect to a silent peer gives up after about 2^(N+1)-1 s)
@@ -92,12 +94,12 @@ int connect_again(int fd, const char* where) {
 } // namespace
 
 int main(int argc, char** argv) {
-    bool nonblock = false, nodelay = false, v6 = false, echo = false, udp = false;
+    bool nonblock = false, nodelay = false, v6 = false, echo = false, udp = false, poke = false;
     int bind_port = 0, timeout_ms = 0, opt;
     const char* again = nullptr;
     int syncnt = 0;
     bool threaded = false;
-    while ((opt = getopt(argc, argv, "ndb:6t:eua:s:T")) != -1) {
+    while ((opt = getopt(argc, argv, "ndb:6t:euwa:s:T")) != -1) {
         switch (opt) {
         case 'n':
             nonblock = true;
@@ -120,6 +122,9 @@ int main(int argc, char** argv) {
         case 'u':
             udp = true;
             break;
+        case 'w':
+            poke = true;
+            break;
         case 'a':
             again = optarg;
             break;
@@ -136,7 +141,7 @@ int main(int argc, char** argv) {
     if (argc - optind != 2) {
         std::fprintf(
             stderr,
-            "usage: rk-test-connect [-n] [-d] [-b PORT] [-6] [-t MS] [-e] [-u] HOST PORT\n");
+            "usage: rk-test-connect [-n] [-d] [-b PORT] [-6] [-t MS] [-e|-w] [-u] HOST PORT\n");
         return 2;
     }
     const char* host = argv[optind];
@@ -247,6 +252,12 @@ int main(int argc, char** argv) {
             got += static_cast<size_t>(n);
         }
         echo_result = std::strcmp(buf, msg) == 0 ? " echo=ok" : " echo=bad";
+    } else if (poke) {
+        if (nonblock) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        char buf[16];
+        (void)!write(fd, "ping\n", 5);
+        (void)!read(fd, buf, sizeof buf);
+        echo_result = " wrote";
     }
     std::printf("ok local=%s:%d nodelay=%d nonblock=%d cloexec=%d%s\n", text, lport, nd ? 1 : 0,
                 (fl & O_NONBLOCK) ? 1 : 0, (fdf & FD_CLOEXEC) ? 1 : 0, echo_result.c_str());
