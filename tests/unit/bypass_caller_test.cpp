@@ -207,28 +207,39 @@ TEST(BypassOptions, AnOptionTheHostRefusesRefusesTheBypass) {
     EXPECT_EQ(d.carry(from.get(), to.get(), AF_INET6, false), CarryResult::Refused);
 }
 
-// The supervisor ends its listener when the last process under the filter is gone, and never
-// blocks its event loop in RECV: io_context::run() returns once nothing else is left to do.
-TEST(BypassSupervisor, EndsWhenNoProcessIsLeftUnderTheFilter) {
+// A process under the bypass filter that sent its listener after a Home frame, as the
+// target does; it exits at once, or with `stay` waits until killed. `parent_end` is the
+// supervisor's end of the channel; pid -1 if it could not be made.
+struct Filtered {
+    util::Fd parent_end;
+    pid_t pid = -1;
+};
+Filtered start_filtered(bool stay) {
     auto filter = build_filter();
-    ASSERT_TRUE(filter);
     int sv[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    if (!filter || ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return {};
     util::Fd parent_end(sv[0]), child_end(sv[1]);
-    ASSERT_TRUE(send_frame(child_end.get(), Frame{Tag::Home}, -1));
+    if (!send_frame(child_end.get(), Frame{Tag::Home}, -1)) return {};
     sock_fprog prog = fprog(*filter);
     pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
     if (pid == 0) {
         ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         int l = install_filter(&prog);
         if (l < 0 || send_listener(child_end.get(), l) != 0) ::_exit(1);
+        if (stay) ::pause(); // under the filter until killed
         ::_exit(0);
     }
+    return {std::move(parent_end), pid};
+}
+
+// The supervisor ends its listener when the last process under the filter is gone, and never
+// blocks its event loop in RECV: io_context::run() returns once nothing else is left to do.
+TEST(BypassSupervisor, EndsWhenNoProcessIsLeftUnderTheFilter) {
+    auto [parent_end, pid] = start_filtered(false);
+    ASSERT_GT(pid, 0);
     int st = 0;
     ASSERT_EQ(::waitpid(pid, &st, 0), pid); // the filter's last user is gone: POLLHUP
     ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    child_end.reset();
     boost::asio::io_context io;
     auto sup = Supervisor::start(io, std::move(parent_end), Config{});
     ASSERT_TRUE(sup);
@@ -250,23 +261,8 @@ TEST(BypassSupervisor, EndsWhenNoProcessIsLeftUnderTheFilter) {
 // The supervisor stops its workers while they wait in the receive ioctl for a process that is
 // still under the filter (on every kernel: before 6.6 that wait has no other way out).
 TEST(BypassSupervisor, StopsItsWorkersWhileTheyWait) {
-    auto filter = build_filter();
-    ASSERT_TRUE(filter);
-    int sv[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-    util::Fd parent_end(sv[0]), child_end(sv[1]);
-    ASSERT_TRUE(send_frame(child_end.get(), Frame{Tag::Home}, -1));
-    sock_fprog prog = fprog(*filter);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        int l = install_filter(&prog);
-        if (l < 0 || send_listener(child_end.get(), l) != 0) ::_exit(1);
-        ::pause(); // under the filter until killed
-        ::_exit(0);
-    }
-    child_end.reset();
+    auto [parent_end, pid] = start_filtered(true);
+    ASSERT_GT(pid, 0);
     boost::asio::io_context io;
     auto sup = Supervisor::start(io, std::move(parent_end), Config{});
     ASSERT_TRUE(sup);
