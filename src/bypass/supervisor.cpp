@@ -296,7 +296,7 @@ struct Supervisor::Impl {
         c.fd = static_cast<int>(n.data.args[0]);
         c.dst = *dst;
         if (!copy_socket(c)) {
-            if (errno == EBADF || errno == ESRCH) return false; // the kernel says EBADF itself
+            if (errno != EMFILE && errno != ENFILE) return false; // gone; or EBADF, the kernel's
             // Out of fds: we cannot tell whether the socket is one of ours, so no.
             warn_fds();
             refuse = ENOBUFS;
@@ -345,24 +345,24 @@ struct Supervisor::Impl {
         return true; // (the notification id is checked after the last read, in decide)
     }
 
-    // Our copy of the caller's socket (pidfd_getfd), or false with errno.
+    // Our copy of the caller's socket (pidfd_getfd), or false with errno: EMFILE/ENFILE when
+    // we are out of fds even after letting go of what we keep.
     bool copy_socket(Call& c) {
         for (int attempt = 0; attempt < 2; ++attempt) {
-            auto pidfd = pidfds.get(c.tid, thread_pidfd);
-            if (!pidfd) return false; // gone, or a thread whose fd table we cannot name
-            c.sock = Fd(pidfd_getfd(pidfd->get(), c.fd));
-            if (c.sock) return true;
-            if (errno == ESRCH) { // a kept pidfd of a thread that died: its tid was reused
-                pidfds.forget(c.tid);
-                continue;
+            // (no pidfd: gone, or a thread whose fd table we cannot name; or out of fds)
+            if (auto pidfd = pidfds.get(c.tid, thread_pidfd)) {
+                c.sock = Fd(pidfd_getfd(pidfd->get(), c.fd));
+                if (c.sock) return true;
+                if (errno == ESRCH) { // a kept pidfd of a thread that died: its tid was reused
+                    pidfds.forget(c.tid);
+                    continue;
+                }
             }
             if (errno != EMFILE && errno != ENFILE) return false;
             // What we can let go of: kept pidfds and idle namespaces' sockets.
             pidfds.clear();
-            {
-                std::lock_guard lock(mu);
-                netns.clear();
-            }
+            std::lock_guard lock(mu);
+            netns.clear();
         }
         return false;
     }
@@ -432,11 +432,20 @@ struct Supervisor::Impl {
 
     // Step 3's second half: the routes, the evidence, the fd flags.
     void decide(Call& c, NetnsRoutes& caller_routes) {
-        if (!outside(caller_routes.lookup(c.dst.addr))) return pass(c.id);
-        if (c.ns_key != home_key && !outside(home_routes->lookup(c.dst.addr))) return pass(c.id);
+        auto not_bypassed = [&](const char* why, const Route& r) {
+            log::debug("socket bypass: netns {}: {} (error {}, type {}, gateway {})", c.ns_key, why,
+                       r.error, r.type, r.gateway);
+            pass(c.id);
+        };
+        if (Route r = caller_routes.lookup(c.dst.addr); !outside(r))
+            return not_bypassed("inside the caller's namespace", r);
+        if (c.ns_key != home_key) {
+            if (Route r = home_routes->lookup(c.dst.addr); !outside(r))
+                return not_bypassed("inside the command's namespace", r);
+        }
         if (host_routes) {
             Route h = host_routes->lookup(c.dst.addr);
-            if (h.error != 0 || h.type == RTN_LOCAL) return pass(c.id);
+            if (h.error != 0 || h.type == RTN_LOCAL) return not_bypassed("host-local", h);
         }
         // A namespace behind the home one (a container's) may be kept in by the home
         // namespace's packet filter, which routes do not show (Docker < 25 isolates --internal
@@ -444,7 +453,10 @@ struct Supervisor::Impl {
         // got through the usual way.
         if (c.ns_key != home_key) {
             const Evidence e{c.ns_key, c.dst.addr};
+            if (!ledger.reached(e)) watcher.settle_evidence(e);
             if (!ledger.reached(e)) {
+                log::debug("socket bypass: netns {}: no connection there seen yet; watching",
+                           c.ns_key);
                 if (still_caller(c.id)) watcher.watch_evidence(e, std::move(c.sock));
                 return pass(c.id);
             }

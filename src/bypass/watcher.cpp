@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <vector>
 
 namespace rk::bypass {
 using util::Fd;
@@ -37,11 +38,22 @@ constexpr uint64_t kWakeId = 0;
 } // namespace
 
 std::optional<TcpProgress> tcp_progress(int sock) {
-    tcp_info ti{};
-    socklen_t sl = sizeof ti;
-    if (::getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0) return std::nullopt;
-    // A kernel older than the fields (4.2) leaves them 0: the state alone decides then.
-    return TcpProgress{ti.tcpi_state, ti.tcpi_segs_in, ti.tcpi_segs_out};
+    // TCP_INFO loads the state before it takes the socket's lock and the counts after it, so
+    // a read while the program's connect() holds that lock pairs the state from before
+    // (CLOSE) with the counts from after the SYN (or the whole handshake): a connection under
+    // way read as failed (seen under load: its container never earned the bypass). A CLOSE is
+    // read again - the lock the first read waited for is released by then, so the state
+    // loaded next is the one the counts belong to, or later.
+    TcpProgress p;
+    for (int i = 0; i < 2; ++i) {
+        tcp_info ti{};
+        socklen_t sl = sizeof ti;
+        if (::getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0) return std::nullopt;
+        // A kernel older than the counts (4.2) leaves them 0: the state alone decides then.
+        p = TcpProgress{ti.tcpi_state, ti.tcpi_segs_in, ti.tcpi_segs_out};
+        if (p.state != kClose) break;
+    }
+    return p;
 }
 
 Outcome classify(const TcpProgress& p, bool started) {
@@ -115,6 +127,19 @@ bool Watcher::watch_bypassed(Fd sock) {
 
 void Watcher::watch_evidence(const Evidence& e, Fd sock) {
     (void)add(Watch{std::move(sock), false, e, Clock::now() + kEvidenceDeadline});
+}
+
+void Watcher::settle_evidence(const Evidence& e) {
+    std::lock_guard lock(mu_);
+    if (evidence_watches_ == 0) return;
+    std::vector<uint64_t> done;
+    for (auto& [id, w] : watches_) {
+        if (w.bypassed || !(w.evidence == e)) continue;
+        auto p = tcp_progress(w.sock.get());
+        if (p && classify(*p, false) == Outcome::Established) done.push_back(id);
+    }
+    for (uint64_t id : done)
+        settle(id, Outcome::Established);
 }
 
 void Watcher::settle(uint64_t id, Outcome o) {

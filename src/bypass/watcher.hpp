@@ -68,6 +68,9 @@ class Watcher {
     bool watch_bypassed(util::Fd sock);
     // A container's connection left to the kernel: recorded in the ledger once established.
     void watch_evidence(const Evidence& e, util::Fd sock);
+    // Looks at the open watches for `e` now (the next connect from that namespace to that
+    // destination must not depend on how soon this thread ran).
+    void settle_evidence(const Evidence& e);
     void poke();
 
   private:

@@ -95,17 +95,18 @@ from_container() {
     for port in "$@"; do
         connects+="nsenter -t \$P -n $CONNECT ${CONNECT_FLAGS:-} 198.51.100.2 $port || echo '(port $port)'; "
     done
-    run rk --net="${CONTAINER_NET:-slirp4netns}" --copy-up=/etc --socket-bypass --disable-host-loopback sh -ec "
+    # (timeout: a step that hangs fails the test with its output instead of the whole file)
+    run as_user timeout 60 "$RK" --net="${CONTAINER_NET:-slirp4netns}" --copy-up=/etc --socket-bypass --disable-host-loopback sh -ec "
         unshare -n sleep 30 & P=\$!
+        trap 'kill \$P' EXIT
         for i in \$(seq 100); do [ \"\$(readlink /proc/\$P/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ] && break; sleep 0.05; done
         ip link add rkc0 type veth peer name eth0 netns \$P
         ip addr add 172.31.9.1/24 dev rkc0
         ip link set rkc0 up
         nsenter -t \$P -n sh -ec 'ip addr add 172.31.9.2/24 dev eth0; ip link set eth0 up; ip route add default via 172.31.9.1'
         echo 1 >/proc/sys/net/ipv4/ip_forward
-        iptables -t nat -A POSTROUTING -s 172.31.9.0/24 -j MASQUERADE
-        $connects
-        kill \$P"
+        iptables -w 5 -t nat -A POSTROUTING -s 172.31.9.0/24 -j MASQUERADE
+        $connects"
 }
 
 @test "a container's namespace earns the bypass with a first connection the server closes at once" {
