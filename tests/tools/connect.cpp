@@ -5,8 +5,9 @@
 //     -d  set TCP_NODELAY before connecting      -b  bind this local port first (SO_REUSEADDR)
 //     -6  an AF_INET6 socket (HOST may be IPv4: it is then IPv4-mapped)
 //     -t  SO_SNDTIMEO in ms                       -e  send "ping\n" and expect it echoed
-//     -w  send "ping\n" and read once, whatever comes back (an HTTP client's request to a
-//         server that closed at once: its kernel answers with a reset); " wrote" on the line
+//     -w  send "ping\n" and read once (for at most 2 s), whatever comes back (an HTTP client's
+//         request to a server that closed at once: its kernel answers with a reset); " wrote"
+//         on the line
 //     -u  a UDP socket instead (connect() only fixes the peer; nothing is sent)
 //     -T  make the connect() from a second thread (the rest stays on the first)
 //     -s N  TCP_SYNCNT (a connect to a silent peer gives up after about 2^(N+1)-1 s)
@@ -255,6 +256,10 @@ int main(int argc, char** argv) {
     } else if (poke) {
         if (nonblock) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
         char buf[16];
+        // At most 2 s: a user-mode network may lose the close of a connection reset this way
+        // (seen with slirp4netns under load: the read never returned).
+        timeval tv{2, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         (void)!write(fd, "ping\n", 5);
         (void)!read(fd, buf, sizeof buf);
         echo_result = " wrote";
