@@ -10,7 +10,6 @@
 #include "bypass/policy.hpp"
 
 #include <cstdint>
-#include <cstring>
 #include <mutex>
 #include <unordered_set>
 
@@ -38,10 +37,7 @@ class EgressLedger {
   private:
     struct Hash {
         size_t operator()(const Evidence& e) const {
-            uint64_t a, b;
-            std::memcpy(&a, e.dst.bytes.data(), 8);
-            std::memcpy(&b, e.dst.bytes.data() + 8, 8);
-            return std::hash<uint64_t>()(e.ns ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b << 1));
+            return AddressHash()(e.dst) ^ (e.ns * 0x9e3779b97f4a7c15ULL);
         }
     };
     mutable std::mutex mu_;

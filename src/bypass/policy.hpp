@@ -7,6 +7,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +23,17 @@ using Address = sys::IpAddress;
 using Destination = sys::Endpoint;
 using sys::parse_sockaddr;
 using sys::to_sockaddr;
+
+// For unordered containers keyed by an address (route answers, evidence).
+struct AddressHash {
+    size_t operator()(const Address& a) const {
+        uint64_t x, y;
+        std::memcpy(&x, a.bytes.data(), 8);
+        std::memcpy(&y, a.bytes.data() + 8, 8);
+        return std::hash<uint64_t>()(x * 0x9e3779b97f4a7c15ULL ^ (y << 1) ^
+                                     static_cast<uint64_t>(a.family));
+    }
+};
 
 struct Prefix {
     Address addr;

@@ -20,13 +20,6 @@ constexpr size_t kMaxRemembered = 4096;
 
 } // namespace
 
-size_t NetnsRoutes::Hash::operator()(const Address& a) const {
-    uint64_t x, y;
-    std::memcpy(&x, a.bytes.data(), 8);
-    std::memcpy(&y, a.bytes.data() + 8, 8);
-    return std::hash<uint64_t>()(x * 0x9e3779b97f4a7c15ULL ^ y ^ static_cast<uint64_t>(a.family));
-}
-
 NetnsRoutes::NetnsRoutes(util::Fd nl) : nl_(std::move(nl)) {
     // A port id is given at bind (or first send): replies are told apart by it.
     sockaddr_nl self{};
@@ -66,30 +59,29 @@ NetnsRoutes::Drained NetnsRoutes::drain(uint32_t seq) {
     return d;
 }
 
-Route NetnsRoutes::ask_kernel(const Address& dst) {
+NetnsRoutes::Drained NetnsRoutes::ask_kernel(const Address& dst) {
     ++lookups_;
     if (++seq_ == 0) seq_ = 1;
     auto req = route_request(dst, seq_);
     if (::send(nl_.get(), req.data(), req.size(), MSG_DONTWAIT) != static_cast<ssize_t>(req.size()))
-        return Route{EIO};
+        return {};
     // rtnetlink answers RTM_GETROUTE within send(): the reply is queued by now, behind any
     // notification that came first.
-    auto d = drain(seq_);
-    // A change behind the reply: the answer was right when given, but not to be remembered.
-    fresh_only_ = d.changed_after_reply;
-    return d.reply.value_or(Route{EIO});
+    return drain(seq_);
 }
 
 Route NetnsRoutes::lookup(const Address& dst) {
     std::lock_guard lock(mu_);
-    if (!subscribed_) return ask_kernel(dst);
+    if (!subscribed_) return ask_kernel(dst).reply.value_or(Route{EIO});
     drain(0);
     if (auto it = cache_.find(dst); it != cache_.end()) return it->second;
-    Route r = ask_kernel(dst);
-    if (r.error == EIO || fresh_only_) return r; // not to be remembered
+    auto d = ask_kernel(dst);
+    if (!d.reply || d.reply->error == EIO) return Route{EIO}; // no answer: ask again next time
+    // A change behind the reply: the answer was right when given, but not to be remembered.
+    if (d.changed_after_reply) return *d.reply;
     if (cache_.size() >= kMaxRemembered) cache_.clear();
-    cache_.emplace(dst, r);
-    return r;
+    cache_.emplace(dst, *d.reply);
+    return *d.reply;
 }
 
 } // namespace rk::bypass

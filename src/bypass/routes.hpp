@@ -37,7 +37,6 @@ class NetnsRoutes {
     uint64_t lookups() const;
 
   private:
-    Route ask_kernel(const Address& dst);
     // Reads what is queued without waiting; drops the cache if anything but the reply to
     // `seq` (when nonzero) came. Returns the reply to `seq` if it was among them.
     struct Drained {
@@ -45,18 +44,16 @@ class NetnsRoutes {
         bool changed_after_reply = false; // a change came behind the reply
     };
     Drained drain(uint32_t seq);
+    // One RTM_GETROUTE and its reply (none: Route{EIO} not given).
+    Drained ask_kernel(const Address& dst);
 
-    struct Hash {
-        size_t operator()(const Address& a) const;
-    };
     mutable std::mutex mu_;
     util::Fd nl_;
     uint32_t portid_ = 0; // our end's netlink port id: replies to us carry it
     uint32_t seq_ = 0;
     bool subscribed_ = false;
-    bool fresh_only_ = false; // the last answer came with a change behind it
     uint64_t lookups_ = 0;
-    std::unordered_map<Address, Route, Hash> cache_;
+    std::unordered_map<Address, Route, AddressHash> cache_;
 };
 
 } // namespace rk::bypass
